@@ -1,0 +1,1 @@
+"""Generated from specs/gvnr.json by `pentapi generate`. Do not edit."""

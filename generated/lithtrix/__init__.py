@@ -1,0 +1,1 @@
+"""Generated from specs/lithtrix.json by `pentapi generate`. Do not edit."""

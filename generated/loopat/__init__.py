@@ -1,0 +1,1 @@
+"""Generated from specs/loopat.json by `pentapi generate`. Do not edit."""

@@ -1,0 +1,1 @@
+"""Generated from specs/loopkit.json by `pentapi generate`. Do not edit."""

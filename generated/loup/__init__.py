@@ -1,0 +1,1 @@
+"""Generated from specs/loup.json by `pentapi generate`. Do not edit."""

@@ -1,0 +1,1 @@
+"""gvnr handlers: one module per route group, one function per operationId."""

@@ -1,0 +1,1 @@
+"""lithtrix handlers: one module per route group, one function per operationId."""

@@ -1,0 +1,1 @@
+"""loopat handlers: one module per route group, one function per operationId."""

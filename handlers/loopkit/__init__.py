@@ -1,0 +1,1 @@
+"""loopkit handlers: one module per route group, one function per operationId."""

@@ -1,0 +1,1 @@
+"""loup handlers: one module per route group, one function per operationId."""

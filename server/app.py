@@ -1,0 +1,136 @@
+"""The composition root: `create_app(settings, api=None)` builds the Connexion FlaskApp.
+
+With `api=None` all five APIs are mounted under their prefixes (/loup, /loopkit,
+/loopat/api/v1, /lithtrix, /gvnr); with a name, that one API is served at its spec's own
+paths. The whole middleware stack is listed here, outermost first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import typing as t
+from functools import partial
+
+import connexion
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.main import API
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.options import SwaggerUIOptions
+
+from starlette.exceptions import HTTPException
+
+from server import envelopes
+from server.apis import APIS, ApiDef
+from server.errors import INTERNAL, classify
+from server.middleware import BodyLimit, NativeAsync, RequestLog, Site, request_id
+from server.naming import security_function_for
+from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
+from server.resolver import HandlerResolver
+from server.settings import Settings
+from storage import all_models, db
+
+log = logging.getLogger("pentapi")
+
+
+def create_app(settings: Settings | None = None, api: str | None = None) -> connexion.FlaskApp:
+    settings = settings or Settings()
+    db.bind(settings.resolved_database_url, write_concurrency=settings.write_concurrency)
+    db.init_schema(all_models())
+
+    selected = [APIS[api]] if api else list(APIS.values())
+    combined = api is None
+    mounts = {a.base_path(combined): {"name": a.name, "document": a.document} for a in selected}
+    async_handlers: dict[tuple[str, str], t.Callable] = {}
+    render = partial(render_error, owners={base: m["name"] for base, m in mounts.items()},
+                     fallback=None if combined else selected[0].name)
+
+    app = connexion.FlaskApp(
+        __name__,
+        middlewares=[
+            partial(ServerErrorMiddleware, handler=render),
+            RequestLog,
+            ExceptionMiddleware,
+            partial(BodyLimit, max_bytes=settings.max_body_bytes),
+            partial(Site, mounts=mounts, combined=combined),
+            RoutingMiddleware,
+            SecurityMiddleware,
+            RequestValidationMiddleware,
+            ResponseValidationMiddleware,
+            LifespanMiddleware,
+            partial(NativeAsync, handlers=async_handlers),
+            ContextMiddleware,
+        ],
+        validator_map=VALIDATOR_MAP,
+        uri_parser_class=URIParser31,
+        validate_responses=settings.validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+    )
+    # Every failure, framework or handler, goes through the one renderer.
+    for kind in (Exception, ProblemException, HTTPException, 404, 405):
+        app.add_error_handler(kind, render)
+    for api_def in selected:
+        _add_api(app, api_def, combined, async_handlers)
+
+    flask_app = app.app
+    flask_app.config["PENTAPI_SETTINGS"] = settings
+    # One connection per request, closed on every path (teardown runs after errors too).
+    flask_app.before_request(lambda: db.database.connect(reuse_if_open=True) and None)
+    flask_app.teardown_request(lambda _exc: db.database.close())
+    return app
+
+
+def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_handlers: dict) -> None:
+    """Hand Connexion a ready 3.1 Specification (its own add_api would re-check it as 3.0)."""
+    base_path = api_def.base_path(combined)
+    schemes = api_def.document.get("components", {}).get("securitySchemes", {})
+    security_module = f"handlers.{api_def.name}.security"
+    functions = {name: f"{security_module}.{security_function_for(name)}" for name in schemes}
+    if functions:
+        module = importlib.import_module(security_module)
+        missing = [f for f in functions.values() if not hasattr(module, f.rsplit(".", 1)[1])]
+        if missing:
+            raise RuntimeError(f"{api_def.name}: security functions missing: {', '.join(missing)}")
+    specification = Spec31.bound(api_def.name, functions)(api_def.document)
+    options = app.middleware.options.replace(
+        resolver=HandlerResolver(api_def.name, base_path, async_handlers)
+    )
+    app.middleware.apis.append(
+        API(specification, base_path=base_path, name=api_def.name, **options.__dict__)
+    )
+
+
+def owner_of(path: str, owners: dict[str, str], fallback: str | None) -> str | None:
+    """The API whose mount prefix owns `path` (longest prefix wins)."""
+    best = None
+    for base, name in owners.items():
+        if base and (path == base or path.startswith(base + "/")) and (best is None or len(base) > len(best[0])):
+            best = (base, name)
+    return best[1] if best else fallback
+
+
+def render_error(request: ConnexionRequest, exc: Exception, *, owners: dict[str, str],
+                 fallback: str | None) -> ConnexionResponse:
+    failure = classify(exc)
+    rid = request_id(request.scope)
+    if failure.kind == INTERNAL and failure.status == 500:
+        log.error("unhandled error rid=%s %s %s", rid, request.method, request.url.path, exc_info=exc)
+    api = owner_of(request.url.path, owners, fallback)
+    renderer = envelopes.ENVELOPES.get(api, envelopes.generic) if api else envelopes.generic
+    status, body, headers = renderer(failure)
+    return ConnexionResponse(
+        status_code=status,
+        mimetype="application/json",
+        content_type="application/json",
+        body=json.dumps(body).encode(),
+        headers=headers,
+    )

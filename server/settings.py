@@ -1,0 +1,59 @@
+"""All configuration, read from the environment: one explicit line per setting.
+
+Every setting has an embedded default so `pentapi serve` runs with no setup at all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where the default SQLite file and other local state live
+    data_dir: Path = field(default_factory=lambda: Path(_env("PENTAPI_DATA_DIR", "data")))
+    # peewee db_url; empty means sqlite:///<data_dir>/pentapi.sqlite3
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    host: str = field(default_factory=lambda: _env("PENTAPI_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("PENTAPI_PORT", "8000")))
+    workers: int = field(default_factory=lambda: int(_env("PENTAPI_WORKERS", "2")))
+    # how many threads of one worker may hold a database write transaction at once
+    write_concurrency: int = field(default_factory=lambda: int(_env("PENTAPI_WRITE_CONCURRENCY", "1")))
+    log_level: str = field(default_factory=lambda: _env("PENTAPI_LOG_LEVEL", "info"))
+    # largest request body accepted, in bytes
+    max_body_bytes: int = field(default_factory=lambda: int(_env("PENTAPI_MAX_BODY_BYTES", str(8 * 1024 * 1024))))
+    # validate every response against the spec (on in the test suite; costs CPU in production)
+    validate_responses: bool = field(default_factory=lambda: _flag("PENTAPI_VALIDATE_RESPONSES", False))
+    # the externally visible base URL, for links the APIs hand out (approval pages, pack URLs)
+    public_url: str = field(default_factory=lambda: _env("PENTAPI_PUBLIC_URL", ""))
+
+    # ---------------------------------------------------------------- loup (issue 4)
+
+    # ---------------------------------------------------------------- loopkit (issue 7)
+
+    # ---------------------------------------------------------------- loopat (issue 5)
+
+    # ---------------------------------------------------------------- lithtrix (issue 6)
+
+    # ---------------------------------------------------------------- gvnr (issue 3)
+
+    # ---------------------------------------------------------------- end of API sections
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'pentapi.sqlite3').resolve()}"
+
+    def replace(self, **changes: object) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)  # type: ignore[arg-type]
