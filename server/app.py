@@ -36,14 +36,14 @@ from server.middleware import BodyLimit, NativeAsync, RequestLog, Site, request_
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
 from server.resolver import HandlerResolver
-from server.settings import Settings
+from server.settings import Settings, activate
 from storage import all_models, db
 
 log = logging.getLogger("pentapi")
 
 
 def create_app(settings: Settings | None = None, api: str | None = None) -> connexion.FlaskApp:
-    settings = settings or Settings()
+    settings = activate(settings or Settings())
     db.bind(settings.resolved_database_url, write_concurrency=settings.write_concurrency)
     db.init_schema(all_models())
 
@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
         ],
         validator_map=VALIDATOR_MAP,
         uri_parser_class=URIParser31,
+        # tokenId -> token_id, from -> from_, id -> id_: handler arguments are plain Python names
+        pythonic_params=True,
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
     )
@@ -82,7 +84,6 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
         _add_api(app, api_def, combined, async_handlers)
 
     flask_app = app.app
-    flask_app.config["PENTAPI_SETTINGS"] = settings
     # One connection per request, closed on every path (teardown runs after errors too).
     flask_app.before_request(lambda: db.database.connect(reuse_if_open=True) and None)
     flask_app.teardown_request(lambda _exc: db.database.close())

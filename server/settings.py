@@ -57,3 +57,18 @@ class Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)  # type: ignore[arg-type]
+
+
+_current: Settings | None = None
+
+
+def activate(settings: Settings) -> Settings:
+    """Make `settings` the ones `current()` returns (create_app does this; one app per process)."""
+    global _current
+    _current = settings
+    return settings
+
+
+def current() -> Settings:
+    """The settings of the running app (handlers read configuration through this)."""
+    return _current if _current is not None else activate(Settings())

@@ -1,10 +1,11 @@
-"""lithtrix: handlers for health operations (see specs/lithtrix.json)."""
+"""lithtrix: liveness (GET /health)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+from server.apis import APIS
+from storage import db
 
 
-@scaffold("health_health_get")
-def health_health_get(**kwargs):
-    """GET /health (scaffolded by `pentapi generate`: answers 501 until written)."""
+def health_health_get():
+    """`status` and the semantic API version; `degraded` when the database does not answer."""
+    return {"status": "ok" if db.ping() else "degraded", "version": APIS["lithtrix"].document["info"]["version"]}
