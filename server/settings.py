@@ -59,7 +59,7 @@ class Settings:
     # Anthropic API key for the claude client (required when LOUP_RUNTIME_CLIENT=claude)
     loup_anthropic_api_key: str = field(default_factory=lambda: _env("LOUP_ANTHROPIC_API_KEY", ""))
     # model the claude client calls
-    loup_anthropic_model: str = field(default_factory=lambda: _env("LOUP_ANTHROPIC_MODEL", "claude-sonnet-4-5"))
+    loup_anthropic_model: str = field(default_factory=lambda: _env("LOUP_ANTHROPIC_MODEL", "claude-sonnet-4-6"))
     # largest reply the claude client asks for, in tokens
     loup_anthropic_max_tokens: int = field(default_factory=lambda: int(_env("LOUP_ANTHROPIC_MAX_TOKENS", "1024")))
 

@@ -13,10 +13,14 @@ import anthropic
 
 from server.settings import Settings
 
-# USD per million tokens (input, output); unknown models are priced as the default.
+# USD per million tokens (input, output), matched by model-id prefix, first match wins;
+# unknown models are priced at DEFAULT_PRICE.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
-    "claude-opus-4": (15.0, 75.0),
-    "claude-sonnet-4": (3.0, 15.0),
+    "claude-opus-4-0": (15.0, 75.0),
+    "claude-opus-4-1": (15.0, 75.0),
+    "claude-opus-4-2025": (15.0, 75.0),
+    "claude-opus": (5.0, 25.0),
+    "claude-sonnet": (3.0, 15.0),
     "claude-haiku-4": (1.0, 5.0),
     "claude-3-5-haiku": (0.8, 4.0),
 }
