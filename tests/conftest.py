@@ -62,10 +62,13 @@ class Server:
         data_dir.mkdir(parents=True, exist_ok=True)
         environment = {**os.environ, "PENTAPI_DATA_DIR": str(data_dir), "PENTAPI_PORT": str(self.port),
                        "PENTAPI_WORKERS": str(workers), "PENTAPI_VALIDATE_RESPONSES": "1", **(env or {})}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", *args],
-            cwd=REPO, env=environment, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
-        )
+        # The child keeps its own copy of the log's descriptor; ours is closed at once
+        # (an unclosed file is a ResourceWarning, which the suite treats as an error).
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", *args],
+                cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
