@@ -271,7 +271,8 @@ def drift(root: Path) -> list[str]:
                 if name not in functions:
                     problems.append(f"{api}: handlers/{api}/{module}.py::{name} names no operation "
                                     "(make it private with a leading underscore, or move it out of the route module)")
-        schemes = {security_function_for(s) for s in load_spec(root, api).get("components", {}).get("securitySchemes", {})}
+        declared = load_spec(root, api).get("components", {}).get("securitySchemes", {})
+        schemes = {security_function_for(s) for s in declared}
         security = defined_functions(root / "handlers" / api / "security.py")
         for missing in sorted(schemes - set(security)):
             problems.append(f"{api}: security scheme function handlers/{api}/security.py::{missing} is missing")

@@ -27,7 +27,6 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
-
 from starlette.exceptions import HTTPException
 
 from server import envelopes

@@ -117,7 +117,8 @@ def test_missing_credentials(client, api):
 @pytest.mark.parametrize("api", ENVELOPES)
 def test_unknown_route(client, api):
     base = {"loopat": "/loopat/api/v1"}.get(api, f"/{api}")
-    codes = {"loup": "NOT_FOUND", "loopkit": "not_found", "loopat": "route_not_found", "lithtrix": None, "gvnr": "not_found"}
+    codes = {"loup": "NOT_FOUND", "loopkit": "not_found", "loopat": "route_not_found", "lithtrix": None,
+             "gvnr": "not_found"}
     assert_envelope(api, client.get(f"{base}/definitely/not/here"), 404, codes[api])
 
 

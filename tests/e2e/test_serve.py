@@ -48,7 +48,8 @@ def test_sse_reaches_the_client_event_by_event(serve):
     server = serve(workers=2, env={"PENTAPI_EXTRA_APIS": mount_json()})
     gate = server.log.parent / "gate-g1"
     received = []
-    with httpx.Client(timeout=10) as client, connect_sse(client, "GET", f"{server.url}/oas31/stream?n=3&gate=g1") as source:
+    url = f"{server.url}/oas31/stream?n=3&gate=g1"
+    with httpx.Client(timeout=10) as client, connect_sse(client, "GET", url) as source:
         assert source.response.headers["content-type"].startswith("text/event-stream")
         for event in source.iter_sse():
             received.append((event.id, event.event, json.loads(event.data)["i"]))
@@ -65,7 +66,8 @@ def test_open_streams_do_not_hold_handler_threads(serve):
     stop = threading.Event()
 
     def hold_stream():
-        with httpx.Client(timeout=30) as client, client.stream("GET", f"{server.url}/oas31/stream?n=1000&interval_ms=200") as r:
+        url = f"{server.url}/oas31/stream?n=1000&interval_ms=200"
+        with httpx.Client(timeout=30) as client, client.stream("GET", url) as r:
             chunks = r.iter_text()
             next(chunks)
             opened.wait()

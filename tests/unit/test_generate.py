@@ -73,7 +73,8 @@ def test_security_function_drift_is_caught(project):
 def test_generate_scaffolds_missing_handlers_without_touching_existing_code(project):
     spec_path = project / "specs" / "loopkit.json"
     spec = json.loads(spec_path.read_text())
-    spec["paths"]["/v1/sessions"]["delete"] = {"operationId": "deleteSessions", "responses": {"204": {"description": "gone"}}}
+    spec["paths"]["/v1/sessions"]["delete"] = {
+        "operationId": "deleteSessions", "responses": {"204": {"description": "gone"}}}
     spec_path.write_text(json.dumps(spec, indent=2) + "\n")
     module = project / "handlers" / "loopkit" / "sessions.py"
     before = module.read_text()

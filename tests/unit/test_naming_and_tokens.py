@@ -26,7 +26,8 @@ def test_module_rule(path, module):
 def test_function_and_security_rules():
     assert function_for("invokeRuntimeSkill") == "invoke_runtime_skill"
     assert function_for("read_me_v1_me_get") == "read_me_v1_me_get"
-    assert function_for("getRateEnvelopeByAgentIdByProviderByModel") == "get_rate_envelope_by_agent_id_by_provider_by_model"
+    long_name = "get_rate_envelope_by_agent_id_by_provider_by_model"
+    assert function_for("getRateEnvelopeByAgentIdByProviderByModel") == long_name
     assert security_function_for("InstallTokenAuth") == "install_token_auth"
     assert security_function_for("producerKey") == "producer_key"
 
