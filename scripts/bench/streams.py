@@ -4,6 +4,7 @@
 fixture API mounted, measures the latency of small writes (POST /oas31/counters) alone, then
 opens N long-lived streams (GET /oas31/stream, one event per second) and measures, while they
 are all open, the first-event latency of every stream and again the small-write latency.
+Streams are opened at a steady rate (--rate per second), as clients arrive, not in one burst.
 Results go to docs/bench/streams.json.
 """
 
@@ -42,7 +43,7 @@ async def writes(client: httpx.AsyncClient, url: str, count: int, concurrency: i
     return latencies
 
 
-async def run(url: str, streams: int, hold_s: float) -> dict:
+async def run(url: str, streams: int, hold_s: float, rate: float) -> dict:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         baseline = await writes(client, url, 400)
@@ -67,7 +68,10 @@ async def run(url: str, streams: int, hold_s: float) -> dict:
                 if len(first_event) + errors == streams:
                     opened.set()
 
-        tasks = [asyncio.create_task(stream()) for _ in range(streams)]
+        tasks = []
+        for _ in range(streams):  # open at a steady rate: clients connect over time, not in one burst
+            tasks.append(asyncio.create_task(stream()))
+            await asyncio.sleep(1 / rate)
         await asyncio.wait_for(opened.wait(), timeout=120)
         await asyncio.sleep(hold_s)
         under_load = await writes(client, url, 400)
@@ -87,9 +91,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--hold", type=float, default=2.0, help="seconds to hold all streams before measuring")
+    parser.add_argument("--rate", type=float, default=200.0, help="new streams opened per second")
     args = parser.parse_args()
     with pentapi_server(workers=2, env={"PENTAPI_EXTRA_APIS": mount_json()}) as url:
-        result = asyncio.run(run(url, args.streams, args.hold))
+        result = asyncio.run(run(url, args.streams, args.hold, args.rate))
+    result["open_rate_per_s"] = args.rate
     result["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result["setup"] = "pentapi serve, 2 uvicorn workers, 10 WSGI threads each; streams via NativeAsync"
     RESULTS.mkdir(parents=True, exist_ok=True)
