@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import hashlib
 import json
 import subprocess
@@ -127,16 +128,22 @@ def generator_version() -> str:
 
 
 def render_models(root: Path, api: str) -> str:
+    return _models_for(f"{api}.json", (root / "specs" / f"{api}.json").read_bytes())
+
+
+@functools.lru_cache(maxsize=32)
+def _models_for(file_name: str, spec: bytes) -> str:
+    """Models for one spec document (cached by content: codegen takes about a second)."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "models.py"
+        source, out = Path(tmp) / file_name, Path(tmp) / "models.py"
+        source.write_bytes(spec)
         subprocess.run(
             [sys.executable, "-m", "datamodel_code_generator",
-             "--input", str(root / "specs" / f"{api}.json"), "--output", str(out), *GENERATOR_OPTIONS],
+             "--input", str(source), "--output", str(out), *GENERATOR_OPTIONS],
             check=True, capture_output=True, text=True,
         )
-        text = out.read_text(encoding="utf-8")
-    # The header names the input by file name only, so output is the same in any checkout.
-    return text
+        # The header names the input by file name only, so output is the same in any checkout.
+        return out.read_text(encoding="utf-8")
 
 
 def render_manifest(root: Path) -> str:
@@ -264,7 +271,8 @@ def drift(root: Path) -> list[str]:
                 if name not in functions:
                     problems.append(f"{api}: handlers/{api}/{module}.py::{name} names no operation "
                                     "(make it private with a leading underscore, or move it out of the route module)")
-        schemes = {security_function_for(s) for s in load_spec(root, api).get("components", {}).get("securitySchemes", {})}
+        declared = load_spec(root, api).get("components", {}).get("securitySchemes", {})
+        schemes = {security_function_for(s) for s in declared}
         security = defined_functions(root / "handlers" / api / "security.py")
         for missing in sorted(schemes - set(security)):
             problems.append(f"{api}: security scheme function handlers/{api}/security.py::{missing} is missing")

@@ -1,10 +1,13 @@
-"""The five APIs pentapi serves: spec file, mount prefix and error envelope, in one table."""
+"""The APIs pentapi serves: spec file, handler package, mount prefix and error envelope.
+
+The five product APIs are fixed below; extra documents (test fixtures, a spec author's draft)
+can be mounted beside them with PENTAPI_EXTRA_APIS (see `extra_apis`).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,15 +18,15 @@ SPECS = ROOT / "specs"
 @dataclass(frozen=True)
 class ApiDef:
     name: str
-    spec_file: str
+    spec_path: Path
+    handlers: str  # the package holding its handler modules
+    envelope: str  # which API's error envelope it answers with
+    document: dict = field(compare=False, repr=False, default_factory=dict)
 
-    @property
-    def spec_path(self) -> Path:
-        return SPECS / self.spec_file
-
-    @cached_property
-    def document(self) -> dict:
-        return json.loads(self.spec_path.read_text(encoding="utf-8"))
+    @classmethod
+    def load(cls, name: str, spec_path: Path, handlers: str | None = None, envelope: str | None = None) -> ApiDef:
+        document = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+        return cls(name, Path(spec_path), handlers or f"handlers.{name}", envelope or name, document)
 
     @property
     def own_base_path(self) -> str:
@@ -32,17 +35,20 @@ class ApiDef:
         return urlsplit(servers[0]["url"]).path.rstrip("/")
 
     def base_path(self, combined: bool) -> str:
-        """Mounted under /<name> when all five share a server; at its own paths when alone."""
+        """Mounted under /<name> when several share a server; at its own paths when alone."""
         return (f"/{self.name}" if combined else "") + self.own_base_path
 
 
 APIS: dict[str, ApiDef] = {
-    api.name: api
-    for api in (
-        ApiDef("loup", "loup.json"),
-        ApiDef("loopkit", "loopkit.json"),
-        ApiDef("loopat", "loopat.json"),
-        ApiDef("lithtrix", "lithtrix.json"),
-        ApiDef("gvnr", "gvnr.json"),
-    )
+    name: ApiDef.load(name, SPECS / f"{name}.json") for name in ("loup", "loopkit", "loopat", "lithtrix", "gvnr")
 }
+
+
+def extra_apis(config: str) -> list[ApiDef]:
+    """Parse PENTAPI_EXTRA_APIS: a JSON list of {"name", "spec", "handlers", "envelope"}."""
+    if not config.strip():
+        return []
+    return [
+        ApiDef.load(item["name"], ROOT / item["spec"], item.get("handlers"), item.get("envelope", "loopkit"))
+        for item in json.loads(config)
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import re
 import typing as t
 from functools import partial
 
@@ -26,12 +27,11 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
-
 from starlette.exceptions import HTTPException
 
 from server import envelopes
-from server.apis import APIS, ApiDef
-from server.errors import INTERNAL, classify
+from server.apis import APIS, ApiDef, extra_apis
+from server.errors import INTERNAL, METHOD, classify
 from server.middleware import BodyLimit, NativeAsync, RequestLog, Site, request_id
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
@@ -47,12 +47,12 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
     db.bind(settings.resolved_database_url, write_concurrency=settings.write_concurrency)
     db.init_schema(all_models())
 
-    selected = [APIS[api]] if api else list(APIS.values())
+    selected = [APIS[api]] if api else [*APIS.values(), *extra_apis(settings.extra_apis)]
     combined = api is None
     mounts = {a.base_path(combined): {"name": a.name, "document": a.document} for a in selected}
     async_handlers: dict[tuple[str, str], t.Callable] = {}
-    render = partial(render_error, owners={base: m["name"] for base, m in mounts.items()},
-                     fallback=None if combined else selected[0].name)
+    render = partial(render_error, mounts=[(a.base_path(combined), a) for a in selected],
+                     fallback=None if combined else selected[0])
 
     app = connexion.FlaskApp(
         __name__,
@@ -94,7 +94,7 @@ def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_han
     """Hand Connexion a ready 3.1 Specification (its own add_api would re-check it as 3.0)."""
     base_path = api_def.base_path(combined)
     schemes = api_def.document.get("components", {}).get("securitySchemes", {})
-    security_module = f"handlers.{api_def.name}.security"
+    security_module = f"{api_def.handlers}.security"
     functions = {name: f"{security_module}.{security_function_for(name)}" for name in schemes}
     if functions:
         module = importlib.import_module(security_module)
@@ -103,30 +103,48 @@ def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_han
             raise RuntimeError(f"{api_def.name}: security functions missing: {', '.join(missing)}")
     specification = Spec31.bound(api_def.name, functions)(api_def.document)
     options = app.middleware.options.replace(
-        resolver=HandlerResolver(api_def.name, base_path, async_handlers)
+        resolver=HandlerResolver(api_def.name, api_def.handlers, base_path, async_handlers)
     )
     app.middleware.apis.append(
         API(specification, base_path=base_path, name=api_def.name, **options.__dict__)
     )
 
 
-def owner_of(path: str, owners: dict[str, str], fallback: str | None) -> str | None:
-    """The API whose mount prefix owns `path` (longest prefix wins)."""
-    best = None
-    for base, name in owners.items():
+def owner_of(path: str, mounts: list[tuple[str, ApiDef]], fallback: ApiDef | None) -> tuple[str, ApiDef | None]:
+    """The API whose mount prefix owns `path` (longest prefix wins), with that prefix."""
+    best: tuple[str, ApiDef] | None = None
+    for base, api_def in mounts:
         if base and (path == base or path.startswith(base + "/")) and (best is None or len(base) > len(best[0])):
-            best = (base, name)
-    return best[1] if best else fallback
+            best = (base, api_def)
+    return best if best else ("", fallback)
 
 
-def render_error(request: ConnexionRequest, exc: Exception, *, owners: dict[str, str],
-                 fallback: str | None) -> ConnexionResponse:
+def allowed_methods(api_def: ApiDef, path: str) -> list[str]:
+    """Methods the spec documents for the template matching `path` (Connexion's routes are per
+    operation, so a 405 from routing would name only one of them)."""
+    allowed: set[str] = set()
+    for template, item in api_def.document.get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            allowed.update(m.upper() for m in item if m in HTTP_METHODS)
+    return sorted(allowed)
+
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def render_error(request: ConnexionRequest, exc: Exception, *, mounts: list[tuple[str, ApiDef]],
+                 fallback: ApiDef | None) -> ConnexionResponse:
     failure = classify(exc)
     rid = request_id(request.scope)
     if failure.kind == INTERNAL and failure.status == 500:
         log.error("unhandled error rid=%s %s %s", rid, request.method, request.url.path, exc_info=exc)
-    api = owner_of(request.url.path, owners, fallback)
-    renderer = envelopes.ENVELOPES.get(api, envelopes.generic) if api else envelopes.generic
+    base, api_def = owner_of(request.url.path, mounts, fallback)
+    if failure.kind == METHOD and api_def is not None:
+        allowed = allowed_methods(api_def, request.url.path[len(base):] or "/")
+        if allowed:
+            failure.headers["Allow"] = ", ".join(allowed)
+    renderer = envelopes.ENVELOPES.get(api_def.envelope, envelopes.generic) if api_def else envelopes.generic
     status, body, headers = renderer(failure)
     return ConnexionResponse(
         status_code=status,

@@ -187,7 +187,8 @@ def gvnr(failure: Failure) -> Rendered:
 # ------------------------------------------------------------------ requests outside every API
 
 def generic(failure: Failure) -> Rendered:
-    return _status(failure, 400), {"error": failure.code or _SNAKE_CODES[failure.kind], "message": failure.message}, failure.headers
+    body = {"error": failure.code or _SNAKE_CODES[failure.kind], "message": failure.message}
+    return _status(failure, 400), body, failure.headers
 
 
 ENVELOPES = {"loup": loup, "loopkit": loopkit, "loopat": loopat, "lithtrix": lithtrix, "gvnr": gvnr}

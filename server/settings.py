@@ -36,6 +36,8 @@ class Settings:
     validate_responses: bool = field(default_factory=lambda: _flag("PENTAPI_VALIDATE_RESPONSES", False))
     # the externally visible base URL, for links the APIs hand out (approval pages, pack URLs)
     public_url: str = field(default_factory=lambda: _env("PENTAPI_PUBLIC_URL", ""))
+    # extra documents to mount beside the five (test fixtures, drafts): JSON, see server.apis
+    extra_apis: str = field(default_factory=lambda: _env("PENTAPI_EXTRA_APIS", ""))
 
     # ---------------------------------------------------------------- loup (issue 4)
     # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots

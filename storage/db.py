@@ -15,6 +15,7 @@ from pathlib import Path
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.pool import PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -37,10 +38,14 @@ def bind(url: str, *, write_concurrency: int = 1) -> peewee.Database:
     if current is not None and getattr(current, "_pentapi_url", None) == url:
         return current
     if current is not None:
-        current.close()
+        current.close_all() if isinstance(current, PooledSqliteDatabase) else current.close()
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        db = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        path = url.removeprefix("sqlite:///")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # A pool: "close" at the end of a request returns the connection instead of paying
+        # for a new one (and its pragmas) on the next request. Threads wait for a free one.
+        db = PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                                  max_connections=64, timeout=30, stale_timeout=300)
     else:
         db = connect(url)
     db._pentapi_url = url  # type: ignore[attr-defined]
@@ -50,7 +55,7 @@ def bind(url: str, *, write_concurrency: int = 1) -> peewee.Database:
 
 
 def is_sqlite() -> bool:
-    return isinstance(database.obj, peewee.SqliteDatabase)
+    return isinstance(database.obj, peewee.SqliteDatabase)  # pooled SQLite included
 
 
 def init_schema(models: t.Iterable[type[peewee.Model]]) -> None:

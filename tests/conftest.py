@@ -62,14 +62,16 @@ class Server:
         data_dir.mkdir(parents=True, exist_ok=True)
         environment = {**os.environ, "PENTAPI_DATA_DIR": str(data_dir), "PENTAPI_PORT": str(self.port),
                        "PENTAPI_WORKERS": str(workers), "PENTAPI_VALIDATE_RESPONSES": "1", **(env or {})}
-        # The child keeps its own copy of the log's descriptor; ours is closed at once
-        # (an unclosed file is a ResourceWarning, which the suite treats as an error).
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", *args],
-                cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
-            )
-        self.wait_ready()
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", *args],
+            cwd=REPO, env=environment, stdout=self._log_file, stderr=subprocess.STDOUT,
+        )
+        try:
+            self.wait_ready()
+        except RuntimeError:
+            self.stop()
+            raise
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -84,12 +86,14 @@ class Server:
         raise RuntimeError(f"server not ready: {self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
 
 
 @pytest.fixture

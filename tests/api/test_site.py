@@ -1,0 +1,59 @@
+"""Server-owned routes and mounting: /healthz, documents, docs pages, request ids, single-API mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.apis import APIS
+
+
+def test_healthz_reports_database(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_each_api_serves_its_document_and_docs(client, api):
+    base = APIS[api].base_path(combined=True)
+    doc = client.get(f"{base}/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    assert doc["servers"] == [{"url": base}]
+    assert doc["paths"] == APIS[api].document["paths"]
+    page = client.get(f"{base}/docs")
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    assert f'"{base}/openapi.json"' in page.text
+
+
+def test_swagger_ui_assets_are_served(client):
+    r = client.get("/_static/swagger-ui/swagger-ui-bundle.js")
+    assert r.status_code == 200 and len(r.content) > 100_000
+    assert client.get("/_static/../server/app.py").status_code == 404
+
+
+def test_index_lists_the_mounts(client):
+    apis = client.get("/").json()["apis"]
+    assert apis["loopat"]["base_path"] == "/loopat/api/v1"
+    assert set(apis) == set(APIS)
+
+
+def test_request_id_is_echoed_or_minted(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    minted = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
+    assert len(minted) == 32 and " " not in minted
+
+
+@pytest.mark.parametrize(
+    ("api", "path", "document"),
+    [("loopat", "/api/v1/loops", "/api/v1/openapi.json"), ("gvnr", "/v1/account/balance", "/openapi.json"),
+     ("loup", "/api/v1/me", "/openapi.json"), ("lithtrix", "/v1/me", "/openapi.json"),
+     ("loopkit", "/v1/telemetry", "/openapi.json")],
+)
+def test_single_api_mode_serves_the_specs_own_paths(make_client, api, path, document):
+    client = make_client(api=api)
+    assert client.get(path).status_code == 401
+    assert client.get(f"/{api}{path}").status_code == 404
+    assert client.get(document).json()["info"] == APIS[api].document["info"]
+    # errors outside the API's paths still answer in its envelope
+    body = client.get("/no/such/route").json()
+    assert body == {"detail": "Not Found"} if api == "lithtrix" else "error" in body
