@@ -248,3 +248,5 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
 
     seed = groups.add_parser("seed", help="demo data").add_subparsers(dest="action", required=True)
     command(seed, "demo", _seed, "build a realistic demo marketplace")
+    # `pentapi loup seed-demo` (the spelling README uses) is the same command.
+    groups.add_parser("seed-demo", help="same as `seed demo`").set_defaults(run=_command(_seed))

@@ -77,7 +77,7 @@ def test_refusals_exit_1_with_a_reason(run):
 
 
 def test_seed_demo_is_idempotent(run):
-    first = run("seed", "demo")
+    first = run("seed-demo")
     assert first["packs"] >= 10 and first["install_token"].startswith("loupit_")
     again = run("seed", "demo")
     assert again == {"creators": [], "packs": 0}
