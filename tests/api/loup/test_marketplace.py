@@ -23,18 +23,14 @@ def test_search_is_public_and_shaped(api, world):
             "description": "Writes LinkedIn posts in your own voice, graded against samples.",
             "pricing_model": "subscription",
             "url": "https://louphq.com/marketplace/selr-ai/voice-graded-writer",
-            "install_command": (
-                "npx @louphq/install selr-ai/voice-graded-writer --token <your install token>"
-            ),
+            "install_command": ("npx @louphq/install selr-ai/voice-graded-writer --token <your install token>"),
         }
     ]
 
 
 def test_name_matches_rank_above_description_matches(api, world):
     in_name = prov.create_pack(world.ids["bob"], "ledger-pro", "Workshop Ledger", "Accounts.")
-    in_description = prov.create_pack(
-        world.ids["bob"], "misc", "Misc Tools", "Handy for any workshop day."
-    )
+    in_description = prov.create_pack(world.ids["bob"], "misc", "Misc Tools", "Handy for any workshop day.")
     slugs = [r["slug"] for r in _search(api, "workshop")["results"]]
     assert set(slugs) == {"workshop-kit", in_name.slug, in_description.slug}
     assert slugs[-1] == in_description.slug
@@ -71,9 +67,7 @@ def test_fts_syntax_in_queries_is_just_text(api, world):
 
 
 def test_private_packs_never_appear_and_the_index_follows_updates(api, world):
-    hidden = prov.create_pack(
-        world.ids["bob"], "secret-sauce", "Secret Sauce", "Private recipe pack.", public=False
-    )
+    hidden = prov.create_pack(world.ids["bob"], "secret-sauce", "Secret Sauce", "Private recipe pack.", public=False)
     assert _search(api, "sauce")["results"] == []
     prov.update_pack(hidden.id, public=True)
     assert [r["slug"] for r in _search(api, "sauce")["results"]] == ["secret-sauce"]
@@ -90,6 +84,13 @@ def test_limit_bounds(api, world):
     assert len(_search(api, "prompt")["results"]) == 12  # default
     assert len(_search(api, "prompt", limit=3)["results"]) == 3
     for bad in (0, 26):
-        assert (
-            api.get(f"{P}/marketplace/search", params={"q": "x", "limit": bad}).status_code == 400
-        )
+        assert api.get(f"{P}/marketplace/search", params={"q": "x", "limit": bad}).status_code == 400
+
+
+def test_packs_matching_every_word_come_before_partial_matches(api, world):
+    # "Ledger" in a name outweighs a description hit, but matching both words wins.
+    prov.create_pack(world.ids["bob"], "ledger-ledger", "Ledger Ledger Ledger", "Only one of the words.")
+    both = prov.create_pack(world.ids["bob"], "tidy-books", "Tidy Books", "A ledger for workshop receipts.")
+    slugs = [r["slug"] for r in _search(api, "ledger workshop")["results"]]
+    assert slugs[0] == both.slug
+    assert {"ledger-ledger", "ledger-helper", "workshop-kit"} <= set(slugs[1:])

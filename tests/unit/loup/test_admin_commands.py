@@ -60,9 +60,7 @@ def test_every_dashboard_action(run, tmp_path):
     )
     assert Install.get_by_id(install["id"]).spend_cap_micro_usd == 2_500_000
     token = run("token", "mint", install["id"])
-    assert (
-        token["install_command"] == f"npx @louphq/install selr-ai/writer --token {token['token']}"
-    )
+    assert token["install_command"] == f"npx @louphq/install selr-ai/writer --token {token['token']}"
     assert run("token", "revoke", token["token_id"])["revoked"] is True
     assert InstallToken.get_by_id(token["token_id"]).revoked_at is not None
     assert run("install", "status", install["id"], "canceled")["status"] == "canceled"

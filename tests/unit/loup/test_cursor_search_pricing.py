@@ -62,9 +62,7 @@ def test_prices_by_model_family():
     assert runtime_clients.price("claude-opus-4-7", 1_000_000, 0) == 5.0
     assert runtime_clients.price("claude-opus-4-1", 1_000_000, 0) == 15.0
     assert runtime_clients.price("claude-haiku-4-5", 0, 1_000_000) == 5.0
-    assert (
-        runtime_clients.price("some-future-model", 1_000_000, 0) == runtime_clients.DEFAULT_PRICE[0]
-    )
+    assert runtime_clients.price("some-future-model", 1_000_000, 0) == runtime_clients.DEFAULT_PRICE[0]
 
 
 def test_echo_client_is_deterministic_and_free():
@@ -80,9 +78,7 @@ def test_client_for_settings():
 
     assert runtime_clients.client_for(Settings().replace(loup_runtime_client="echo")).name == "echo"
     with pytest.raises(runtime_clients.NotConfigured):
-        runtime_clients.client_for(
-            Settings().replace(loup_runtime_client="claude", loup_anthropic_api_key="")
-        )
+        runtime_clients.client_for(Settings().replace(loup_runtime_client="claude", loup_anthropic_api_key=""))
     with pytest.raises(runtime_clients.NotConfigured):
         runtime_clients.client_for(Settings().replace(loup_runtime_client="e2b"))
     claude = runtime_clients.client_for(
@@ -93,3 +89,8 @@ def test_client_for_settings():
         )
     )
     assert claude.name == "claude"
+
+
+def test_fts_query_and_for_all_words():
+    assert search.fts_query("support triage", "AND") == '"support"* AND "triage"*'
+    assert search.terms("") == [] and search.terms("x" * 201) == []

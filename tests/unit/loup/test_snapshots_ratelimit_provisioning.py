@@ -82,11 +82,7 @@ def test_provisioning_rules(database, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "SKILL.md").write_text("hi")
     version = prov.publish_version(settings, pack.id, "1.0.0", tmp_path / "src", changelog="First")
-    assert (
-        version.state == "approved"
-        and version.approved_at is not None
-        and len(version.sha256) == 64
-    )
+    assert version.state == "approved" and version.approved_at is not None and len(version.sha256) == 64
     with pytest.raises(prov.ProvisioningError):
         prov.publish_version(settings, pack.id, "1.0.0", tmp_path / "src")
     with pytest.raises(prov.ProvisioningError):
