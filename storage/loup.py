@@ -154,6 +154,7 @@ class RateWindow(BaseModel):
     class Meta:
         table_name = "loup_rate_window"
         primary_key = peewee.CompositeKey("bucket", "window_start")
+        indexes = ((("window_start",), False),)  # pruning ended windows
 
 
 MODELS = [Creator, ApiKey, Pack, PackVersion, Install, InstallToken, UsageEvent, RateWindow]
