@@ -246,3 +246,10 @@ def test_usage_rejects_inverted_window_and_bad_values(api, world):
     )
     assert api.get(f"{P}/usage", params={"limit": 1001}, headers=headers).status_code == 400
     assert api.get(f"{P}/usage", params={"from": "yesterday"}, headers=headers).status_code == 400
+
+
+def test_served_alone_at_the_specs_own_paths(make_client, world):
+    alone = make_client(api="loup")
+    r = alone.get("/api/v1/me", headers=world.creator_headers())
+    assert r.status_code == 200 and r.json()["account_id"] == world.ids["alice"]
+    assert alone.get("/api/v1/marketplace/search", params={"q": "writer"}).json()["results"]

@@ -96,3 +96,14 @@ def test_provisioning_rules(database, tmp_path):
         prov.create_install(pack.id, channel="fax")
     token, plaintext = prov.mint_install_token(install.id)
     assert plaintext.startswith("loupit_") and InstallToken.get_by_id(token.id).digest != plaintext
+
+
+def test_substring_search_for_databases_without_fts5(database):
+    from handlers.loup import search
+
+    creator = prov.create_creator("selr-ai", "Selr")
+    prov.create_pack(creator.id, "invoice-chaser", "Invoice Chaser", "Overdue reminders.")
+    prov.create_pack(creator.id, "ledger", "Ledger", "Invoice matching for bookkeepers.")
+    prov.create_pack(creator.id, "hidden-invoices", "Hidden Invoices", None, public=False)
+    hits = search._search_like("invoice", 10)
+    assert [h.slug for h in hits] == ["invoice-chaser", "ledger"]  # name order, public only
