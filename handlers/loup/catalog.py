@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.errors import ApiError
 from storage.loup import Creator, Install, Pack, PackVersion
 
 UNRELEASED = "unreleased"  # version shown for a pack with no approved version yet
@@ -29,8 +30,10 @@ def owned(install_id: str) -> Owned:
         .join(Pack)
         .join(Creator)
         .where(Install.id == install_id)
-        .get()
+        .get_or_none()
     )
+    if row is None:  # deleted between authentication and now: the token no longer leads anywhere
+        raise ApiError(401, "UNAUTHORIZED", "invalid install token")
     return Owned(row, row.pack, row.pack.creator)
 
 
