@@ -40,6 +40,30 @@ class Settings:
     extra_apis: str = field(default_factory=lambda: _env("PENTAPI_EXTRA_APIS", ""))
 
     # ---------------------------------------------------------------- loup (issue 4)
+    # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots
+    loup_snapshot_dir: str = field(default_factory=lambda: _env("LOUP_SNAPSHOT_DIR", ""))
+    # bytes per chunk when streaming a snapshot download (memory stays flat at ~10 chunks)
+    loup_download_chunk_bytes: int = field(default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024))))
+    # fixed rate-limit window, in seconds
+    loup_rate_window_seconds: int = field(default_factory=lambda: int(_env("LOUP_RATE_WINDOW_SECONDS", "60")))
+    # requests per window per creator key (plat_)
+    loup_rate_limit_key: int = field(default_factory=lambda: int(_env("LOUP_RATE_LIMIT_KEY", "120")))
+    # requests per window per install token (loupit_)
+    loup_rate_limit_token: int = field(default_factory=lambda: int(_env("LOUP_RATE_LIMIT_TOKEN", "120")))
+    # requests per window per client address on the public marketplace search
+    loup_rate_limit_search: int = field(default_factory=lambda: int(_env("LOUP_RATE_LIMIT_SEARCH", "60")))
+    # base of pack URLs in search results: <site>/marketplace/<creator>/<slug>
+    loup_site_url: str = field(default_factory=lambda: _env("LOUP_SITE_URL", "https://louphq.com"))
+    # hosted runtime client: echo (embedded, no setup) or claude (Anthropic Messages API)
+    loup_runtime_client: str = field(default_factory=lambda: _env("LOUP_RUNTIME_CLIENT", "echo"))
+    # Anthropic API base URL for the claude client; empty means the SDK's default
+    loup_anthropic_base_url: str = field(default_factory=lambda: _env("LOUP_ANTHROPIC_BASE_URL", ""))
+    # Anthropic API key for the claude client (required when LOUP_RUNTIME_CLIENT=claude)
+    loup_anthropic_api_key: str = field(default_factory=lambda: _env("LOUP_ANTHROPIC_API_KEY", ""))
+    # model the claude client calls
+    loup_anthropic_model: str = field(default_factory=lambda: _env("LOUP_ANTHROPIC_MODEL", "claude-sonnet-4-6"))
+    # largest reply the claude client asks for, in tokens
+    loup_anthropic_max_tokens: int = field(default_factory=lambda: int(_env("LOUP_ANTHROPIC_MAX_TOKENS", "1024")))
 
     # ---------------------------------------------------------------- loopkit (issue 7)
 

@@ -181,7 +181,7 @@ class ApiV1RuntimeWhatsNewGetResponse(BaseModel):
 
 
 class ApiV1MarketplaceSearchGetParametersQuery(BaseModel):
-    q: Annotated[str | None, Field(max_length=200)] = None
+    q: str | None = None
     limit: Annotated[int | None, Field(ge=1, le=25)] = 12
 
 

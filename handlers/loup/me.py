@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+from generated.loup.models import Account
+from handlers.loup import access
 
 
-@scaffold("getMe")
-def get_me(**kwargs):
-    """GET /api/v1/me (scaffolded by `pentapi generate`: answers 501 until written)."""
+def get_me() -> tuple[dict, int, dict[str, str]]:
+    """GET /api/v1/me: the key's account, scopes and id."""
+    info, headers = access.creator()
+    account = Account(account_id=info["account_id"], scopes=info["scopes"], key_id=info["key_id"])
+    return account.model_dump(mode="json"), 200, headers

@@ -15,13 +15,20 @@ from server.app import create_app
 from server.settings import Settings
 
 
-def load_schema(api: str, data_dir, *, max_examples: int = 25, **settings_changes):
-    """The API's served document, loaded through a fresh ASGI app of all five APIs."""
+def load_schema(api: str, data_dir, *, max_examples: int = 25, config: dict | None = None,
+                **settings_changes):
+    """The API's served document, loaded through a fresh ASGI app of all five APIs.
+
+    `config` adds Schemathesis configuration (e.g. `{"auth": {"openapi": {scheme: {...}}}}`,
+    so each security scheme gets a valid credential and negative auth cases stay negative).
+    """
     settings = Settings().replace(data_dir=data_dir, database_url="", validate_responses=True,
                                   **settings_changes)
     app = create_app(settings)
-    config = SchemathesisConfig.from_dict({"generation": {"max-examples": max_examples}})
-    return schemathesis.openapi.from_asgi(f"{APIS[api].base_path(combined=True)}/openapi.json", app, config=config)
+    generation = {"generation": {"max-examples": max_examples}}
+    options = SchemathesisConfig.from_dict({**generation, **(config or {})})
+    return schemathesis.openapi.from_asgi(f"{APIS[api].base_path(combined=True)}/openapi.json", app,
+                                          config=options)
 
 
 def lazy_schema(api: str, fixture: str):

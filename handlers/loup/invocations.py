@@ -1,0 +1,127 @@
+"""One hosted-runtime invocation: reserve, run, account.
+
+The spend cap is checked by the same single UPDATE that counts the invocation
+(`... WHERE spent < cap`), so concurrent invocations can never pass a cap that is already
+reached. Cost is added after the model answers (it is only known then) with an atomic
+`spent = spent + cost`. Every invocation leaves skill.invoked, then skill.success or
+skill.error, in the creator's usage log; prompts themselves are not stored, only sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import typing as t
+
+from generated.loup.models import Data, RuntimeSkill
+from handlers.loup import catalog, runtime_clients
+from handlers.loup.provisioning import new_id
+from handlers.loup.runtime_clients import NotConfigured, RuntimeFailure, Skill
+from server.errors import ApiError
+from server.settings import current
+from storage import db
+from storage.base import utcnow
+from storage.loup import Install, UsageEvent
+
+
+def _event(
+    owned: catalog.Owned,
+    event_type: str,
+    payload: dict[str, t.Any],
+    *,
+    tokens: int | None = None,
+    cost: float | None = None,
+) -> tuple[t.Any, dict[str, str]]:
+    event_id, at = new_id("evt_", 8), utcnow()
+    insert = UsageEvent.insert(
+        id=event_id,
+        install=owned.install.id,
+        pack=owned.pack.id,
+        event_type=event_type,
+        occurred_at=at,
+        payload=json.dumps(payload),
+        llm_tokens_used=tokens,
+        llm_cost_usd=cost,
+    )
+    return insert, {"id": event_id, "event_type": event_type, "occurred_at": at.isoformat()}
+
+
+def invoke(
+    owned: catalog.Owned, prompt: str, message_text: str | None, headers: dict[str, str]
+) -> Data:
+    try:
+        client = runtime_clients.client_for(current())
+    except NotConfigured as exc:
+        raise ApiError(422, "runtime_not_configured", str(exc), headers=headers) from None
+    latest = catalog.latest_approved(owned.pack.id)
+    skill = Skill(
+        owned.creator.handle,
+        owned.pack.slug,
+        owned.pack.name,
+        latest.version if latest else catalog.UNRELEASED,
+        owned.pack.description,
+    )
+    base = {"client_name": client.name, "version": skill.version}
+
+    reserve = Install.update(invocation_count=Install.invocation_count + 1).where(
+        (Install.id == owned.install.id)
+        & (Install.status != "canceled")
+        & (
+            Install.spend_cap_micro_usd.is_null()
+            | (Install.spent_micro_usd < Install.spend_cap_micro_usd)
+        )
+    )
+    invoked, invoked_out = _event(
+        owned,
+        "skill.invoked",
+        {**base, "prompt_chars": len(prompt), "message_chars": len(message_text or "")},
+    )
+    with db.write():
+        if not reserve.execute():
+            raise ApiError(422, "spend_cap_exceeded", "spend cap exceeded", headers=headers)
+        invoked.execute()
+
+    started = time.perf_counter()
+    try:
+        reply = client.run(skill, prompt, message_text)
+    except RuntimeFailure as exc:
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        failed, _ = _event(
+            owned,
+            "skill.error",
+            {**base, "duration_ms": duration_ms, "error": str(exc), "retryable": exc.retryable},
+        )
+        with db.write():
+            failed.execute()
+        raise ApiError(422, "runtime_failed", str(exc), headers=headers) from None
+    duration_ms = round((time.perf_counter() - started) * 1000)
+
+    spend = Install.update(
+        spent_micro_usd=Install.spent_micro_usd + round(reply.cost_usd * 1_000_000)
+    ).where(Install.id == owned.install.id)
+    succeeded, succeeded_out = _event(
+        owned,
+        "skill.success",
+        {
+            **base,
+            "duration_ms": duration_ms,
+            "input_tokens": reply.input_tokens,
+            "output_tokens": reply.output_tokens,
+        },
+        tokens=reply.tokens,
+        cost=reply.cost_usd,
+    )
+    with db.write():
+        spend.execute()
+        succeeded.execute()
+    return Data(
+        reply_text=reply.text,
+        llm_tokens_used=reply.tokens,
+        llm_cost_usd=reply.cost_usd,
+        duration_ms=duration_ms,
+        client_name=client.name,
+        events=[invoked_out, succeeded_out],
+        skill=RuntimeSkill(
+            creator=skill.creator, slug=skill.slug, name=skill.name, version=skill.version
+        ),
+    )

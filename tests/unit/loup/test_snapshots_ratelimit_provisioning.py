@@ -1,0 +1,109 @@
+"""Snapshot building, the fixed-window counter, and the provisioning rules."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+
+import pytest
+
+from handlers.loup import provisioning as prov
+from handlers.loup import ratelimit, snapshots
+from server.settings import Settings
+from storage.loup import ApiKey, InstallToken, RateWindow
+
+
+def test_build_tarball_digest_and_contents(tmp_path):
+    source = tmp_path / "pack"
+    (source / "prompts").mkdir(parents=True)
+    (source / "SKILL.md").write_text("# Skill\n")
+    (source / "prompts" / "a.md").write_text("A\n")
+    (source / ".git").mkdir()
+    (source / ".git" / "HEAD").write_text("ref")
+    (source / "link").symlink_to("/etc/passwd")
+    built = snapshots.build_tarball(source, tmp_path / "out" / "v1.tar.gz")
+    data = built.path.read_bytes()
+    assert built.sha256 == hashlib.sha256(data).hexdigest() and built.size_bytes == len(data)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        members = {m.name: m for m in archive.getmembers()}
+    assert set(members) == {"SKILL.md", "prompts", "prompts/a.md"}
+    assert all(m.uid == 0 and m.uname == "" for m in members.values())
+    assert list((tmp_path / "out").iterdir()) == [built.path]  # no partial file left behind
+
+
+def test_build_tarball_refuses_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ValueError):
+        snapshots.build_tarball(tmp_path / "f", tmp_path / "out.tar.gz")
+
+
+def test_stream_yields_chunks_and_closes(tmp_path):
+    path = tmp_path / "blob"
+    path.write_bytes(b"x" * 10)
+    handle = path.open("rb")
+    assert list(snapshots.stream(handle, 4)) == [b"xxxx", b"xxxx", b"xx"]
+    assert handle.closed
+
+
+def test_fixed_window_counts_exactly_and_resets(database):
+    now = 960_000.0  # a window boundary for a 60 s window
+    decisions = [ratelimit.hit("key:a", 3, 60, now=now + i) for i in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+    assert decisions[-1].retry_after == 57 and decisions[-1].headers()["Retry-After"] == "57"
+    assert ratelimit.hit("key:b", 3, 60, now=now).remaining == 2  # buckets are independent
+    fresh = ratelimit.hit("key:a", 3, 60, now=now + 60)
+    assert fresh.allowed and fresh.remaining == 2
+    # The new window dropped every ended window, of this bucket and of idle ones.
+    rows = RateWindow.select().order_by(RateWindow.bucket)
+    assert [(w.bucket, w.window_start, w.count) for w in rows] == [("key:a", 960_060, 1)]
+
+
+def test_provisioning_rules(database, tmp_path):
+    creator = prov.create_creator("selr-ai", "Selr")
+    with pytest.raises(prov.ProvisioningError):
+        prov.create_creator("selr-ai", "Again")
+    with pytest.raises(prov.ProvisioningError):
+        prov.create_creator("Bad Handle", "x")
+    with pytest.raises(prov.ProvisioningError, match="admin"):
+        prov.mint_key(creator.id, ["admin"])
+    with pytest.raises(prov.ProvisioningError):
+        prov.mint_key(creator.id, ["read:everything"])
+    key, secret = prov.mint_key(creator.id, ["read:usage", "read:usage"])
+    assert secret.startswith("plat_") and key.scopes == "read:usage"
+    assert ApiKey.get_by_id(key.id).digest == hashlib.sha256(secret.encode()).hexdigest()
+    pack = prov.create_pack(creator.id, "writer", "Writer")
+    with pytest.raises(prov.ProvisioningError):
+        prov.create_pack(creator.id, "writer", "Dup")
+    with pytest.raises(prov.ProvisioningError):
+        prov.create_pack(creator.id, "x", "x", pricing_model="barter")
+    settings = Settings().replace(data_dir=tmp_path / "data")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "SKILL.md").write_text("hi")
+    version = prov.publish_version(settings, pack.id, "1.0.0", tmp_path / "src", changelog="First")
+    assert version.state == "approved" and version.approved_at is not None and len(version.sha256) == 64
+    with pytest.raises(prov.ProvisioningError):
+        prov.publish_version(settings, pack.id, "1.0.0", tmp_path / "src")
+    with pytest.raises(prov.ProvisioningError):
+        prov.publish_version(settings, pack.id, "../../etc", tmp_path / "src")
+    held = prov.publish_version(settings, pack.id, "1.1.0", tmp_path / "src", approve=False)
+    assert held.state == "pending_review" and held.approved_at is None
+    assert prov.approve_version(pack.id, "1.1.0").state == "approved"
+    install = prov.create_install(pack.id, channel="telegram", spend_cap_usd=1.25)
+    assert install.spend_cap_micro_usd == 1_250_000
+    with pytest.raises(prov.ProvisioningError):
+        prov.create_install(pack.id, channel="fax")
+    token, plaintext = prov.mint_install_token(install.id)
+    assert plaintext.startswith("loupit_") and InstallToken.get_by_id(token.id).digest != plaintext
+
+
+def test_substring_search_for_databases_without_fts5(database):
+    from handlers.loup import search
+
+    creator = prov.create_creator("selr-ai", "Selr")
+    prov.create_pack(creator.id, "invoice-chaser", "Invoice Chaser", "Overdue reminders.")
+    prov.create_pack(creator.id, "ledger", "Ledger", "Invoice matching for bookkeepers.")
+    prov.create_pack(creator.id, "hidden-invoices", "Hidden Invoices", None, public=False)
+    hits = search._search_like("invoice", 10)
+    assert [h.slug for h in hits] == ["invoice-chaser", "ledger"]  # name order, public only
