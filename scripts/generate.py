@@ -192,14 +192,17 @@ SCAFFOLD_FUNCTION = '''
 
 @scaffold("{operation_id}")
 def {function}(**kwargs):
-    """{method} {path} (scaffolded by `pentapi generate`: answers 501 until written)."""
+    """{method} {path}
+
+    Scaffolded by `pentapi generate`: answers 501 until written.
+    """
 '''
 
 SCAFFOLD_SECURITY = '''
 
-@scaffold("{scheme}")
+@scaffold("{scheme}", security=True)
 def {function}(token=None, required_scopes=None, api_key=None):
-    """Verifies the `{scheme}` security scheme (scaffold: refuses every credential)."""
+    """Verifies the `{scheme}` security scheme (scaffold: refuses every credential with 401)."""
 '''
 
 

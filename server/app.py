@@ -67,8 +67,9 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
             RequestValidationMiddleware,
             ResponseValidationMiddleware,
             LifespanMiddleware,
-            partial(NativeAsync, handlers=async_handlers),
             ContextMiddleware,
+            # innermost, so `connexion.context` (token_info) works in async handlers as in sync ones
+            partial(NativeAsync, handlers=async_handlers),
         ],
         validator_map=VALIDATOR_MAP,
         uri_parser_class=URIParser31,

@@ -174,7 +174,7 @@ def gvnr(failure: Failure) -> Rendered:
     status = _status(failure, 400)
     body: dict[str, t.Any] = {
         "error": failure.code or _GVNR_CODES[failure.kind],
-        "retryable": status >= 500 or status == 429,
+        "retryable": status == 429 or (status >= 500 and status != 501),  # 501: retrying cannot help
         "hint": failure.message,
     }
     required = _required_fields(failure)

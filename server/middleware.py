@@ -62,11 +62,20 @@ class RequestLog:
                 '%s %s %s %d %.1fms rid=%s',
                 scope.get("client", ("-",))[0],
                 scope["method"],
-                scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""),
+                _logged_target(scope),
                 status,
                 (time.perf_counter() - started) * 1000,
                 rid,
             )
+
+
+def _logged_target(scope: Scope) -> str:
+    """The request target as sent (still percent-encoded), so a decoded %0A in a path can never
+    forge a second log line; control characters are escaped when there is no raw path."""
+    raw = scope.get("raw_path")
+    target = raw.decode("latin-1") if raw else scope["path"].encode("unicode_escape").decode("ascii")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return target + ("?" + query if query else "")
 
 
 class BodyLimit:
@@ -165,8 +174,9 @@ def docs_page(title: str, spec_url: str) -> str:
 class NativeAsync:
     """Calls `async def` handlers directly: `await handler(request) -> Response`.
 
-    Sits after routing, security and request validation (so those still apply) and just
-    before Connexion's context middleware. Synchronous handlers pass through to Flask.
+    Sits after routing, security, request validation and Connexion's context middleware (so
+    all of those still apply and `connexion.context` holds the principal), just before Flask.
+    Synchronous handlers pass through to Flask.
     """
 
     def __init__(self, app: ASGIApp, handlers: dict[tuple[str, str], t.Callable]) -> None:

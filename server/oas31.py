@@ -34,6 +34,7 @@ from connexion.validators import AbstractRequestBodyValidator, AbstractResponseB
 from connexion.validators.form_data import FormDataValidator, MultiPartFormDataValidator
 from jsonschema import Draft202012Validator, ValidationError
 from openapi_spec_validator import OpenAPIV31SpecValidator
+from starlette.datastructures import Headers, MutableHeaders
 
 ORIGINAL = "x-oas31-schema"
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
@@ -306,7 +307,30 @@ class ParameterValidator31:
         return request.cookies.get(param["name"])
 
 
-class JSONBodyValidator31(AbstractRequestBodyValidator):
+class ChunkedBodies:
+    """Connexion decides a body is absent when there is no Content-Length, so a chunked body
+    (Transfer-Encoding: chunked) would read as missing. Buffer it first (BodyLimit bounds its
+    size) and hand the validator a request that declares its real length."""
+
+    async def wrap_receive(self, receive, *, scope):  # noqa: ANN001 - Connexion's signature
+        headers = Headers(scope=scope)
+        if "content-length" in headers or "transfer-encoding" not in headers:
+            return await super().wrap_receive(receive, scope=scope)
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away mid-body
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]}
+        MutableHeaders(scope=scope)["content-length"] = str(len(body))
+        receive = self._insert_messages(receive, messages=[{"type": "http.request", "body": body}])
+        return await super().wrap_receive(receive, scope=scope)
+
+
+class JSONBodyValidator31(ChunkedBodies, AbstractRequestBodyValidator):
     """JSON request bodies, Draft 2020-12. Malformed JSON is a 400 in the API's envelope."""
 
     async def _parse(self, stream, scope) -> t.Any:
@@ -317,6 +341,8 @@ class JSONBodyValidator31(AbstractRequestBodyValidator):
             return json.loads(raw.decode(self._encoding))
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}") from None
+        except RecursionError:  # e.g. 100,000 nested brackets: malformed for any sane client
+            raise MalformedBodyProblem("Request body is nested too deeply") from None
 
     def _validate(self, body: t.Any) -> None:
         if body is None:
@@ -325,7 +351,10 @@ class JSONBodyValidator31(AbstractRequestBodyValidator):
                     [Violation("body", (), "Request body is required", "required")]
                 )
             return
-        found = violations(body, self._schema, "body")
+        try:
+            found = violations(body, self._schema, "body")
+        except RecursionError:  # parseable, yet too deep for the validator to walk
+            raise MalformedBodyProblem("Request body is nested too deeply") from None
         if found:
             raise RequestValidationProblem(found)
 
@@ -334,14 +363,14 @@ class MalformedBodyProblem(BadRequestProblem):
     """The body could not be parsed at all (not a schema mismatch)."""
 
 
-class FormBodyValidator31(FormDataValidator):
+class FormBodyValidator31(ChunkedBodies, FormDataValidator):
     def _validate(self, body: t.Any) -> None:
         found = violations(body, self._schema, "body")
         if found:
             raise RequestValidationProblem(found)
 
 
-class MultiPartBodyValidator31(MultiPartFormDataValidator):
+class MultiPartBodyValidator31(ChunkedBodies, MultiPartFormDataValidator):
     def _validate(self, body: t.Any) -> None:
         found = violations(body, self._schema, "body")
         if found:

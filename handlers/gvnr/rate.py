@@ -12,12 +12,18 @@ def put_rate_envelope(**kwargs):
 
 @scaffold("getRateEnvelopeByAgentIdByProviderByModel")
 def get_rate_envelope_by_agent_id_by_provider_by_model(**kwargs):
-    """GET /v1/rate/envelope/{agent_id}/{provider}/{model} (scaffolded by `pentapi generate`: answers 501 until written)."""
+    """GET /v1/rate/envelope/{agent_id}/{provider}/{model}
+
+    Scaffolded by `pentapi generate`: answers 501 until written.
+    """
 
 
 @scaffold("deleteRateEnvelopeByAgentIdByProviderByModel")
 def delete_rate_envelope_by_agent_id_by_provider_by_model(**kwargs):
-    """DELETE /v1/rate/envelope/{agent_id}/{provider}/{model} (scaffolded by `pentapi generate`: answers 501 until written)."""
+    """DELETE /v1/rate/envelope/{agent_id}/{provider}/{model}
+
+    Scaffolded by `pentapi generate`: answers 501 until written.
+    """
 
 
 @scaffold("postRateCheck")

@@ -5,6 +5,6 @@ from __future__ import annotations
 from server.scaffold import scaffold
 
 
-@scaffold("bearerAuth")
+@scaffold("bearerAuth", security=True)
 def bearer_auth(token=None, required_scopes=None, api_key=None):
-    """Verifies the `bearerAuth` security scheme (scaffold: refuses every credential)."""
+    """Verifies the `bearerAuth` security scheme (scaffold: refuses every credential with 401)."""

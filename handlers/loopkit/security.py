@@ -5,11 +5,11 @@ from __future__ import annotations
 from server.scaffold import scaffold
 
 
-@scaffold("producerKey")
+@scaffold("producerKey", security=True)
 def producer_key(token=None, required_scopes=None, api_key=None):
-    """Verifies the `producerKey` security scheme (scaffold: refuses every credential)."""
+    """Verifies the `producerKey` security scheme (scaffold: refuses every credential with 401)."""
 
 
-@scaffold("agentKey")
+@scaffold("agentKey", security=True)
 def agent_key(token=None, required_scopes=None, api_key=None):
-    """Verifies the `agentKey` security scheme (scaffold: refuses every credential)."""
+    """Verifies the `agentKey` security scheme (scaffold: refuses every credential with 401)."""

@@ -82,6 +82,37 @@ def test_oversized_body(make_client, api):
     assert_envelope(api, r, VALIDATION[api])
 
 
+def _chunked(data: bytes, size: int = 7):
+    """A body sent with Transfer-Encoding: chunked (no Content-Length)."""
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def test_chunked_json_body_is_read_and_validated(all_envelopes):
+    r = all_envelopes.post("/fx-gvnr/shapes", content=_chunked(b'{"kind": "square", "side": 3}'),
+                           headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert r.json() == {"kind": "square", "area": 9}
+    bad = all_envelopes.post("/fx-gvnr/shapes", content=_chunked(b'{"kind": "square", "side": -3}'),
+                             headers={"content-type": "application/json"})
+    assert_envelope("gvnr", bad, 400, "invalid_params")
+
+
+@pytest.mark.parametrize("api", ENVELOPES)
+def test_oversized_chunked_body(make_client, api):
+    client = make_client(extra_apis=__import__("json").dumps(mount(f"fx-{api}", api)), max_body_bytes=1024)
+    body = b'{"kind": "circle", "radius": 1, "pad": "' + b"x" * 5000 + b'"}'
+    r = client.post(f"/fx-{api}/shapes", content=_chunked(body, 512), headers={"content-type": "application/json"})
+    assert_envelope(api, r, VALIDATION[api])
+
+
+@pytest.mark.parametrize("depth", [100_000, 5_000])
+def test_deeply_nested_json_is_malformed_not_a_crash(all_envelopes, depth):
+    body = b"[" * depth + b"]" * depth
+    r = all_envelopes.post("/fx-loup/shapes", content=body, headers={"content-type": "application/json"})
+    assert_envelope("loup", r, 400, "INVALID_JSON")
+
+
 @pytest.mark.parametrize("api", ENVELOPES)
 def test_unhandled_exception_is_logged_with_request_id_and_never_leaks(all_envelopes, api, caplog):
     with caplog.at_level(logging.ERROR, logger="pentapi"):
