@@ -16,6 +16,7 @@ class MessagesStandIn:
         input_tokens: int = 120,
         output_tokens: int = 40,
         status: int = 200,
+        malformed: bool = False,
     ) -> None:
         self.reply, self.input_tokens, self.output_tokens, self.status = (
             reply,
@@ -23,6 +24,7 @@ class MessagesStandIn:
             output_tokens,
             status,
         )
+        self.malformed = malformed  # answer 200 with a message that lacks content and usage
         self.requests: list[dict] = []
         standin = self
 
@@ -41,6 +43,8 @@ class MessagesStandIn:
                         "type": "error",
                         "error": {"type": "overloaded_error", "message": "Overloaded"},
                     }
+                elif standin.malformed:
+                    payload = {"id": "msg_broken", "type": "message", "role": "assistant"}
                 else:
                     payload = {
                         "id": f"msg_{len(standin.requests):04d}",
