@@ -95,10 +95,11 @@ class Record(_Table):
     @classmethod
     def create_table(cls, safe: bool = True, **options: object) -> None:
         super().create_table(safe=safe, **options)
-        # Error records are few: diagnosis reads them through their own small index.
+        # Records with an error type (failed, or an exception recorded) are few: diagnosis reads
+        # them through their own small index.
         cls._meta.database.execute_sql(
             "CREATE INDEX IF NOT EXISTS loopkit_record_errors "
-            "ON loopkit_record (project, start_ms) WHERE is_error"
+            "ON loopkit_record (project, start_ms) WHERE error_type IS NOT NULL"
         )
 
 

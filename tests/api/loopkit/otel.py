@@ -130,12 +130,12 @@ def conversation(tracer: trace.Tracer, conversation_id: str, *, failing: bool, s
 
 def run_workload(tracer: trace.Tracer, *, good: int = 6, failing: int = 4, prefix: str = "conv") -> list[str]:
     """The seeded failure pattern: `failing` conversations whose flight search keeps timing out,
-    one token spike and one slow closing model call among the good ones."""
+    and, among the good ones, two token spikes and two slow closing model calls."""
     ids = []
     for i in range(good + failing):
         cid = f"{prefix}-{i:03d}"
         ids.append(cid)
-        conversation(tracer, cid, failing=i >= good, spike=i == 1, slow=0.25 if i == 2 else 0.0)
+        conversation(tracer, cid, failing=i >= good, spike=i in (1, 3), slow=0.3 if i in (2, 4) else 0.0)
     return ids
 
 
