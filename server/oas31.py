@@ -317,6 +317,8 @@ class JSONBodyValidator31(AbstractRequestBodyValidator):
             return json.loads(raw.decode(self._encoding))
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}") from None
+        except RecursionError:  # e.g. 100,000 nested arrays: json's recursive decoder gives up
+            raise MalformedBodyProblem("Request body is not valid JSON: nested too deeply") from None
 
     def _validate(self, body: t.Any) -> None:
         if body is None:

@@ -70,6 +70,13 @@ def test_malformed_json(all_envelopes, api):
 
 
 @pytest.mark.parametrize("api", ENVELOPES)
+def test_json_nested_too_deeply(all_envelopes, api):
+    body = b'{"kind": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = all_envelopes.post(f"/fx-{api}/shapes", content=body, headers={"content-type": "application/json"})
+    assert_envelope(api, r, VALIDATION[api])
+
+
+@pytest.mark.parametrize("api", ENVELOPES)
 def test_wrong_content_type(all_envelopes, api):
     r = all_envelopes.post(f"/fx-{api}/shapes", content=b"kind=circle", headers={"content-type": "text/plain"})
     assert_envelope(api, r, VALIDATION[api])
