@@ -249,12 +249,14 @@ SUMMARY_KEYS = ("session_key", "session_id", "start_ms", "end_ms", "last_start_m
 
 
 def session_rows(b: Bounds, limit: int, environment: str | None = None) -> list[dict[str, t.Any]]:
-    """Session aggregates, most recently active first, `limit` applied after grouping."""
+    """Session aggregates, most recently active (latest span end) first, `limit` applied after
+    grouping."""
     where = b.where()
     if environment is not None:
         where &= R.environment == environment
     query = (R.select(*_summary_columns()).where(where).group_by(R.session_key)
-             .order_by(fn.MAX(R.start_ms).desc(), R.session_key).limit(limit).tuples())
+             .order_by(fn.MAX(R.end_ms).desc(), fn.MAX(R.start_ms).desc(), R.session_key.desc())
+             .limit(limit).tuples())
     return [dict(zip(SUMMARY_KEYS, row, strict=True)) for row in query]
 
 
