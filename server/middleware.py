@@ -4,6 +4,8 @@
 * BodyLimit    - refuses bodies over the configured size before anything buffers them.
 * ContentDecoding - undoes a gzip or deflate Content-Encoding of a request body (OTLP
                  exporters compress), bounded by the same size limit.
+* PathCheck    - answers 404 for paths holding control characters (a decoded %0A in a path
+                 parameter), which Starlette's mounts cannot route but Flask would.
 * Site         - /healthz, each API's document and docs UI, static assets.
 * NativeAsync  - runs `async def` handlers (SSE streams) on the event loop, so a long-lived
                  stream never occupies one of the worker's WSGI handler threads.
@@ -21,6 +23,7 @@ import zlib
 from pathlib import Path
 
 from connexion.exceptions import UnsupportedMediaTypeProblem
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +35,7 @@ from storage import db
 access_log = logging.getLogger("pentapi.access")
 STATIC = Path(__file__).resolve().parent / "static"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def request_id(scope: Scope) -> str:
@@ -101,6 +105,24 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class PathCheck:
+    """A path with a control character (e.g. %0A decoded into a path parameter) names nothing
+    this server has: 404, in the owning API's envelope.
+
+    Starlette's mounts match `.*`, which stops at a newline, so Connexion would leave such a
+    request unrouted (no security, no validation) while Flask's router still dispatched it to
+    the handler, which then fails outside its operation context.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _CONTROL.search(scope.get("path", "")):
+            raise HTTPException(404)
+        await self.app(scope, receive, send)
 
 
 class ContentDecoding:
