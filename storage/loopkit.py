@@ -64,6 +64,8 @@ class Record(_Table):
     kind = peewee.SmallIntegerField(default=0)  # OTLP SpanKind
     start_ms = peewee.BigIntegerField()  # span start (receipt time when the span has none)
     end_ms = peewee.BigIntegerField()
+    start_ns = peewee.BigIntegerField()  # the exact start, for ordering within a millisecond
+    end_ns = peewee.BigIntegerField()
     duration_ms = peewee.FloatField(default=0.0)
     status_code = peewee.SmallIntegerField(default=0)  # 0 unset, 1 ok, 2 error
     status_message = peewee.TextField(null=True)

@@ -47,6 +47,7 @@ UNITS_BY_OPERATION = {
     "chain": "graph_node",
 }
 EXPLICIT_UNITS = ("llm_call", "tool_call", "graph_node", "retrieval")  # the capture contract's `unit`
+INT64_MAX = 2**63 - 1  # fixed64 times past 2262 do not fit a signed column
 KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_NAMES = ("unset", "ok", "error")
 
@@ -137,6 +138,8 @@ def to_row(project_id: str, span: Span, received_ms: int) -> dict[str, t.Any]:
         "kind": span.kind,
         "start_ms": _ms(start_ns),
         "end_ms": _ms(end_ns),
+        "start_ns": min(start_ns, INT64_MAX),
+        "end_ns": min(end_ns, INT64_MAX),
         "duration_ms": (end_ns - start_ns) / 1_000_000,
         "status_code": span.status_code,
         "status_message": span.status_message or None,
@@ -159,8 +162,8 @@ def to_row(project_id: str, span: Span, received_ms: int) -> dict[str, t.Any]:
     }
 
 
-def _time(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+def _time(ns: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ns // 1000)
 
 
 def to_public(row: t.Any) -> dict[str, t.Any]:
@@ -177,8 +180,8 @@ def to_public(row: t.Any) -> dict[str, t.Any]:
         "session_id": get("session_id"),
         "name": get("name"),
         "kind": KIND_NAMES[get("kind")] if 0 <= get("kind") < len(KIND_NAMES) else str(get("kind")),
-        "start_time": _time(get("start_ms")),
-        "end_time": _time(get("end_ms")),
+        "start_time": _time(get("start_ns")),
+        "end_time": _time(get("end_ns")),
         "duration_ms": get("duration_ms"),
         "status": {"code": STATUS_NAMES[code] if 0 <= code < 3 else str(code),
                    "message": status.get("message") or None},

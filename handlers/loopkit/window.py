@@ -219,7 +219,7 @@ def facts(b: Bounds, rules: D.Rules = D.DEFAULT_RULES) -> tuple[D.WindowFacts, d
 
 
 def recent(b: Bounds, limit: int) -> list[Record]:
-    return list(R.select().where(b.where()).order_by(R.start_ms.desc(), R.seq.desc()).limit(limit))
+    return list(R.select().where(b.where()).order_by(R.start_ms.desc(), R.start_ns.desc(), R.seq.desc()).limit(limit))
 
 
 def _summary_columns(alias: type[Record] = R) -> list[peewee.Node]:
@@ -300,7 +300,7 @@ def session_details(b: Bounds, keys: list[str]) -> dict[str, dict[str, t.Any]]:
 
 def session_records(b: Bounds, session_key: str, limit: int) -> list[Record]:
     return list(R.select().where(b.where() & (R.session_key == session_key))
-                .order_by(R.start_ms, R.seq).limit(limit))
+                .order_by(R.start_ms, R.start_ns, R.seq).limit(limit))
 
 
 def session_of(b: Bounds, ident: str) -> tuple[str, str] | None:
