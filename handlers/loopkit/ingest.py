@@ -9,10 +9,15 @@
 * Quota: ONE conditional UPDATE moves `spans_used` by what fits under `quota_spans` and writes
   the grant beside it; the spans past the grant are rejected (OTLP partial success). The count
   is exact across threads and processes.
+
+Rows are built before the write transaction, and inserted with one prepared statement
+(executemany): Peewee renders a 512-row insert_many in ~0.2 s of Python, which would all be
+spent holding the write lock.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import typing as t
 from dataclasses import dataclass
@@ -32,6 +37,18 @@ class Stored:
     accepted: int  # new records stored
     duplicates: int  # already stored before (retries), accepted without storing
     rejected: int  # over the project's quota_spans
+
+
+@functools.cache
+def _insert_sql(param: str) -> tuple[str, tuple[str, ...]]:
+    """INSERT INTO loopkit_record (...) VALUES (?, ...) ON CONFLICT DO NOTHING, and its columns.
+
+    ON CONFLICT covers a concurrent writer storing the same span between our read and insert
+    (possible on PostgreSQL's read-committed; SQLite's BEGIN IMMEDIATE already excludes it)."""
+    columns = tuple(f.column_name for f in Record._meta.sorted_fields if f.name != "seq")
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join([param] * len(columns))
+    return f'INSERT INTO "{Record._meta.table_name}" ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING', columns
 
 
 def _chunks(items: list, size: int = CHUNK) -> t.Iterator[list]:
@@ -63,6 +80,8 @@ def store(project_id: str, spans: list[Span], received_ms: int | None = None) ->
         if row["session_id"]:
             batch_sessions.setdefault(row["trace_id"], row["session_id"])
     traces = sorted({trace for trace, _ in rows})
+    sql, columns = _insert_sql(db.database.param)
+    values = {key: tuple(row[c] for c in columns) for key, row in rows.items()}
 
     with db.write():
         stored: set[tuple[str, str]] = set()
@@ -77,15 +96,18 @@ def store(project_id: str, spans: list[Span], received_ms: int | None = None) ->
                     stored_sessions.setdefault(trace_id, session_id)
                 else:
                     unsessioned.add(trace_id)
-        fresh = [row for key, row in rows.items() if key not in stored]
-        for row in fresh:
-            if not row["session_id"]:
-                session = batch_sessions.get(row["trace_id"]) or stored_sessions.get(row["trace_id"])
+        fresh = [key for key in rows if key not in stored]
+        session_at = (columns.index("session_id"), columns.index("session_key"))
+        for key in fresh:
+            if not rows[key]["session_id"]:
+                session = batch_sessions.get(key[0]) or stored_sessions.get(key[0])
                 if session:
-                    row["session_id"] = row["session_key"] = session
+                    value = list(values[key])
+                    value[session_at[0]] = value[session_at[1]] = session
+                    values[key] = tuple(value)
         granted = next(iter(grant_statement(project_id, len(fresh)).execute())).last_grant if fresh else 0
-        for chunk in _chunks(fresh[:granted]):
-            Record.insert_many(chunk).execute()
+        if granted:
+            db.database.cursor().executemany(sql, [values[key] for key in fresh[:granted]])
         for trace_id in sorted(unsessioned & batch_sessions.keys()):
             session = batch_sessions[trace_id]
             (Record.update(session_id=session, session_key=session)
