@@ -74,44 +74,59 @@ def _evidence(rows: t.Iterable[tuple[str, str]]) -> D.Evidence:
 # --------------------------------------------------------------------------- totals
 
 
-def totals(b: Bounds) -> dict[str, t.Any]:
-    row = (R.select(
-        fn.COUNT(R.seq),
-        fn.COUNT(R.trace_id.distinct()),
-        fn.COUNT(R.session_key.distinct()),
-        fn.SUM(R.is_error.cast("integer")),
-        fn.SUM(peewee.Case(None, [(R.unit == "tool_call", 1)], 0)),
-        fn.SUM(peewee.Case(None, [((R.unit == "tool_call") & R.is_error, 1)], 0)),
-        fn.SUM(peewee.Case(None, [(R.unit == "llm_call", 1)], 0)),
-        fn.SUM(R.input_tokens),
-        fn.SUM(R.output_tokens),
-        fn.AVG(R.duration_ms),
-        fn.MAX(R.duration_ms),
-    ).where(b.where()).tuples().get())
-    keys = ("records", "traces", "sessions", "errors", "tool_calls", "tool_failures", "llm_calls", "input_tokens",
-            "output_tokens", "avg_duration_ms", "max_duration_ms")
-    out = dict(zip(keys, row, strict=True))
-    for key in keys[:9]:
-        out[key] = int(out[key] or 0)
+def _group_rows(b: Bounds) -> list[tuple]:
+    """One pass over the window: per (span name, tool, model, unit) counts and sums, from which
+    both the diagnosis groups and the window totals are made."""
+    tokens = fn.COALESCE(R.input_tokens, 0) + fn.COALESCE(R.output_tokens, 0)
+    has_tokens = R.input_tokens.is_null(False) | R.output_tokens.is_null(False)
+    return list(R.select(R.name, R.tool_name, R.model, R.unit, fn.COUNT(R.seq), fn.SUM(R.is_error.cast("integer")),
+                         fn.SUM(R.duration_ms), fn.MAX(R.duration_ms),
+                         fn.SUM(peewee.Case(None, [(has_tokens, 1)], 0)),
+                         fn.SUM(peewee.Case(None, [(has_tokens, tokens)], 0)),
+                         fn.MAX(peewee.Case(None, [(has_tokens, tokens)], 0)),
+                         fn.SUM(R.input_tokens), fn.SUM(R.output_tokens))
+                .where(b.where()).group_by(R.name, R.tool_name, R.model, R.unit).tuples())
+
+
+def _groups(rows: list[tuple]) -> list[D.OpGroup]:
+    return [D.OpGroup(name, tool, model, unit, count, int(errors or 0), float(dsum or 0), float(dmax or 0),
+                      int(tn or 0), int(tsum or 0), int(tmax or 0))
+            for name, tool, model, unit, count, errors, dsum, dmax, tn, tsum, tmax, _, _ in rows]
+
+
+def _totals(b: Bounds, rows: list[tuple]) -> dict[str, t.Any]:
+    traces, sessions = (R.select(fn.COUNT(R.trace_id.distinct()), fn.COUNT(R.session_key.distinct()))
+                        .where(b.where()).tuples().get())
+    out: dict[str, t.Any] = {"records": 0, "traces": int(traces or 0), "sessions": int(sessions or 0), "errors": 0,
+                             "tool_calls": 0, "tool_failures": 0, "llm_calls": 0, "input_tokens": 0,
+                             "output_tokens": 0, "avg_duration_ms": None, "max_duration_ms": None}
+    duration = 0.0
+    for _name, _tool, _model, unit, count, errors, dsum, dmax, _tn, _tsum, _tmax, tin, tout in rows:
+        out["records"] += count
+        out["errors"] += int(errors or 0)
+        out["tool_calls"] += count if unit == "tool_call" else 0
+        out["tool_failures"] += int(errors or 0) if unit == "tool_call" else 0
+        out["llm_calls"] += count if unit == "llm_call" else 0
+        out["input_tokens"] += int(tin or 0)
+        out["output_tokens"] += int(tout or 0)
+        duration += float(dsum or 0)
+        out["max_duration_ms"] = max(out["max_duration_ms"] or 0.0, float(dmax or 0))
+    if out["records"]:
+        out["avg_duration_ms"] = duration / out["records"]
     out["error_rate"] = round(out["errors"] / out["records"], 4) if out["records"] else 0.0
     return out
+
+
+def totals(b: Bounds) -> dict[str, t.Any]:
+    """The window's stats: records, traces, sessions, errors, tool and model calls, tokens."""
+    return _totals(b, _group_rows(b))
 
 
 # --------------------------------------------------------------------------- diagnosis facts
 
 
 def op_groups(b: Bounds) -> list[D.OpGroup]:
-    tokens = fn.COALESCE(R.input_tokens, 0) + fn.COALESCE(R.output_tokens, 0)
-    has_tokens = R.input_tokens.is_null(False) | R.output_tokens.is_null(False)
-    query = (R.select(R.name, R.tool_name, R.model, fn.MAX(R.unit), fn.COUNT(R.seq), fn.SUM(R.is_error.cast("integer")),
-                      fn.SUM(R.duration_ms), fn.MAX(R.duration_ms),
-                      fn.SUM(peewee.Case(None, [(has_tokens, 1)], 0)),
-                      fn.SUM(peewee.Case(None, [(has_tokens, tokens)], 0)),
-                      fn.MAX(peewee.Case(None, [(has_tokens, tokens)], 0)))
-             .where(b.where()).group_by(R.name, R.tool_name, R.model).tuples())
-    return [D.OpGroup(name, tool, model, unit, count, int(errors or 0), float(dsum or 0), float(dmax or 0),
-                      int(tn or 0), int(tsum or 0), int(tmax or 0))
-            for name, tool, model, unit, count, errors, dsum, dmax, tn, tsum, tmax in query]
+    return _groups(_group_rows(b))
 
 
 def error_groups(b: Bounds, per_group: int) -> list[D.ErrorGroup]:
@@ -190,8 +205,9 @@ def retry_loops(b: Bounds, rules: D.Rules) -> list[D.RetryLoop]:
 
 def facts(b: Bounds, rules: D.Rules = D.DEFAULT_RULES) -> tuple[D.WindowFacts, dict[str, t.Any]]:
     """Everything diagnosis needs about the window, and the window's totals."""
-    total = totals(b)
-    groups = op_groups(b)
+    rows = _group_rows(b)
+    total = _totals(b, rows)
+    groups = _groups(rows)
     name_sizes: dict[str, int] = {}
     model_sizes: dict[str, int] = {}
     for g in groups:

@@ -6,8 +6,8 @@ OTLP/JSON, then as protobuf, for a fixed number of batches. Every span is new, s
 parses, dedupes, charges the quota and inserts 512 rows. Throughput = spans stored / wall time.
 
 Diagnosis: 1,000,000 records are bulk-loaded straight into the SQLite file before the server
-starts (spread over the last 7 days, ~5% failing), then POST /v1/runs/diagnose is timed over
-HTTP for windows of 60 minutes (the default), 1 day and 30 days; the last two hit the
+starts (spread evenly over the last 7 days, in arrival order as ingest appends them, ~5%
+failing), then POST /v1/runs/diagnose is timed over HTTP for windows of 60 minutes (the default), 1 day and 30 days; the last two hit the
 LOOPKIT_WINDOW_MAX_RECORDS cap (100,000 newest records). A second server with the cap raised
 to 1,000,000 times a diagnosis over every record.
 
@@ -171,12 +171,15 @@ def bulk_load(data_dir: Path, records: int) -> dict[str, str]:
                "exception_message", "service", "environment", "session_id", "session_key", "agent", "operation",
                "unit", "model", "input_tokens", "output_tokens", "tool_name", "received_ms", "raw")
 
+    traces = -(-records // 8)
+
     def rows():
+        # in time order, as ingest appends them: trace k starts k/traces of the way through the week
         made = 0
         while made < records:
             trace = rng.randbytes(16).hex()
             root = rng.randbytes(8).hex()
-            start = now_ms - rng.randrange(0, span_ms)
+            start = now_ms - span_ms + (made // 8) * span_ms // traces + rng.randrange(0, 1000)
             session = f"s{rng.randrange(records // 40)}"
             for i in range(min(8, records - made)):
                 begin = start + i
