@@ -61,13 +61,13 @@ class Record(_Table):
     span_id = peewee.CharField()  # 16 lowercase hex
     parent_span_id = peewee.CharField(default="")
     name = peewee.TextField(default="")
-    kind = peewee.SmallIntegerField(default=0)  # OTLP SpanKind
+    kind = peewee.IntegerField(default=0)  # OTLP SpanKind (an open enum: any int32)
     start_ms = peewee.BigIntegerField()  # span start (receipt time when the span has none)
     end_ms = peewee.BigIntegerField()
     start_ns = peewee.BigIntegerField()  # the exact start, for ordering within a millisecond
     end_ns = peewee.BigIntegerField()
     duration_ms = peewee.FloatField(default=0.0)
-    status_code = peewee.SmallIntegerField(default=0)  # 0 unset, 1 ok, 2 error
+    status_code = peewee.IntegerField(default=0)  # 0 unset, 1 ok, 2 error
     status_message = peewee.TextField(null=True)
     is_error = peewee.BooleanField(default=False)
     error_type = peewee.TextField(null=True)  # error.type, else the exception type
