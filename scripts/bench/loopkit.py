@@ -7,9 +7,10 @@ parses, dedupes, charges the quota and inserts 512 rows. Throughput = spans stor
 
 Diagnosis: 1,000,000 records are bulk-loaded straight into the SQLite file before the server
 starts (spread evenly over the last 7 days, in arrival order as ingest appends them, ~5%
-failing), then POST /v1/runs/diagnose is timed over HTTP for windows of 60 minutes (the default), 1 day and 30 days; the last two hit the
-LOOPKIT_WINDOW_MAX_RECORDS cap (100,000 newest records). A second server with the cap raised
-to 1,000,000 times a diagnosis over every record.
+failing), then POST /v1/runs/diagnose is timed over HTTP for windows of 60 minutes (the
+default), 1 day and 30 days; the last two hit the LOOPKIT_WINDOW_MAX_RECORDS cap (100,000
+newest records). A second server with the cap raised to 1,000,000 times a diagnosis over
+every record.
 
 Results go to docs/bench/loopkit.json. Client and server share the machine's 2 cores.
 """
