@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from server import envelopes
 from server.apis import APIS, ApiDef, extra_apis
 from server.errors import INTERNAL, METHOD, classify
-from server.middleware import BodyLimit, NativeAsync, RequestLog, Site, request_id
+from server.middleware import BodyLimit, ContentDecoding, NativeAsync, PathCheck, RequestLog, Site, request_id
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
 from server.resolver import HandlerResolver
@@ -60,7 +60,9 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
             partial(ServerErrorMiddleware, handler=render),
             RequestLog,
             ExceptionMiddleware,
+            PathCheck,
             partial(BodyLimit, max_bytes=settings.max_body_bytes),
+            partial(ContentDecoding, max_bytes=settings.max_body_bytes),
             partial(Site, mounts=mounts, combined=combined),
             RoutingMiddleware,
             SecurityMiddleware,

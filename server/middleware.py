@@ -2,6 +2,10 @@
 
 * RequestLog   - request id (X-Request-ID) and one log line per request.
 * BodyLimit    - refuses bodies over the configured size before anything buffers them.
+* ContentDecoding - undoes a gzip or deflate Content-Encoding of a request body (OTLP
+                 exporters compress), bounded by the same size limit.
+* PathCheck    - answers 404 for paths holding control characters (a decoded %0A in a path
+                 parameter), which Starlette's mounts cannot route but Flask would.
 * Site         - /healthz, each API's document and docs UI, static assets.
 * NativeAsync  - runs `async def` handlers (SSE streams) on the event loop, so a long-lived
                  stream never occupies one of the worker's WSGI handler threads.
@@ -15,18 +19,23 @@ import re
 import time
 import typing as t
 import uuid
+import zlib
 from pathlib import Path
 
+from connexion.exceptions import UnsupportedMediaTypeProblem
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import BodyTooLarge
+from server.oas31 import MalformedBodyProblem
 from storage import db
 
 access_log = logging.getLogger("pentapi.access")
 STATIC = Path(__file__).resolve().parent / "static"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def request_id(scope: Scope) -> str:
@@ -105,6 +114,87 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class PathCheck:
+    """A path with a control character (e.g. %0A decoded into a path parameter) names nothing
+    this server has: 404, in the owning API's envelope.
+
+    Starlette's mounts match `.*`, which stops at a newline, so Connexion would leave such a
+    request unrouted (no security, no validation) while Flask's router still dispatched it to
+    the handler, which then fails outside its operation context.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _CONTROL.search(scope.get("path", "")):
+            raise HTTPException(404)
+        await self.app(scope, receive, send)
+
+
+class ContentDecoding:
+    """Decompresses a request body sent with `Content-Encoding: gzip` (or `x-gzip`, `deflate`)
+    before validation and handlers see it; `identity` or no header passes through.
+
+    The body (already bounded by BodyLimit) is read whole, inflated at most `max_bytes` far -
+    a larger result is refused as too large, so a small "zip bomb" never expands in memory -
+    and replayed downstream with the encoding header removed and Content-Length corrected.
+    A corrupt or truncated stream is a malformed body; other encodings are unsupported.
+    """
+
+    WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 32 + zlib.MAX_WBITS}
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", []) if scope["type"] == "http" else []
+        encoding = next((v for k, v in headers if k == b"content-encoding"), b"").decode("latin-1").strip().lower()
+        if encoding in ("", "identity"):
+            await self.app(scope, receive, send)
+            return
+        if encoding not in self.WBITS:
+            raise UnsupportedMediaTypeProblem(
+                detail=f"Content-Encoding {encoding!r} is not supported (use gzip or deflate)")
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = self.inflate(b"".join(chunks), self.WBITS[encoding], encoding)
+        kept = [(k, v) for k, v in headers if k not in (b"content-encoding", b"content-length")]
+        scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def inflate(self, data: bytes, wbits: int, encoding: str) -> bytes:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(data, self.max_bytes + 1)
+            if len(out) > self.max_bytes or inflater.unconsumed_tail:
+                raise BodyTooLarge(self.max_bytes)
+            out += inflater.flush()
+        except zlib.error as exc:
+            raise MalformedBodyProblem(detail=f"Request body is not valid {encoding}: {exc}") from None
+        if len(out) > self.max_bytes:
+            raise BodyTooLarge(self.max_bytes)
+        if data and not inflater.eof:
+            raise MalformedBodyProblem(detail=f"Request body is a truncated {encoding} stream")
+        return out
 
 
 class Site:

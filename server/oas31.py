@@ -330,22 +330,29 @@ class ChunkedBodies:
         return await super().wrap_receive(receive, scope=scope)
 
 
+NO_BODY = object()  # an empty body, told apart from a JSON `null`
+
+
 class JSONBodyValidator31(ChunkedBodies, AbstractRequestBodyValidator):
-    """JSON request bodies, Draft 2020-12. Malformed JSON is a 400 in the API's envelope."""
+    """JSON request bodies, Draft 2020-12. Malformed JSON is a 400 in the API's envelope.
+
+    An empty body is absent (400 only when the body is required); a literal `null` is a value
+    and is validated like any other (refused unless the schema admits null).
+    """
 
     async def _parse(self, stream, scope) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
-        if not raw:
-            return None
+        if not raw.strip():
+            return NO_BODY
         try:
             return json.loads(raw.decode(self._encoding))
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}") from None
-        except RecursionError:  # e.g. 100,000 nested brackets: malformed for any sane client
-            raise MalformedBodyProblem("Request body is nested too deeply") from None
+        except RecursionError:  # e.g. 100,000 nested arrays: json's recursive decoder gives up
+            raise MalformedBodyProblem("Request body is not valid JSON: nested too deeply") from None
 
     def _validate(self, body: t.Any) -> None:
-        if body is None:
+        if body is NO_BODY:
             if self._required:
                 raise RequestValidationProblem(
                     [Violation("body", (), "Request body is required", "required")]

@@ -19,7 +19,10 @@ def logging_config(level: str) -> dict:
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         # pentapi.access writes the one line per request; uvicorn's own would duplicate it.
-        "loggers": {"uvicorn.access": {"level": "WARNING"}, "connexion": {"level": "WARNING"}},
+        # connexion.operations.openapi3 warns on every request to an operation that accepts several
+        # request media types (LoopKit's OTLP ingest: JSON and protobuf); that is not news.
+        "loggers": {"uvicorn.access": {"level": "WARNING"}, "connexion": {"level": "WARNING"},
+                    "connexion.operations.openapi3": {"level": "ERROR"}},
     }
 
 

@@ -68,6 +68,27 @@ class Settings:
     loup_anthropic_max_tokens: int = field(default_factory=lambda: int(_env("LOUP_ANTHROPIC_MAX_TOKENS", "1024")))
 
     # ---------------------------------------------------------------- loopkit (issue 7)
+    # HMAC secret for recovery and upgrade codes: "auto" = generated once into
+    # <data_dir>/loopkit/secret (mode 0600); empty = none (recover 503, no codes, no graduation)
+    loopkit_secret: str = field(default_factory=lambda: _env("LOOPKIT_SIGNUP_UPGRADE_SECRET", "auto"))
+    # graduate projects to permanent (no expiry, no plan) keys on provision when a secret exists
+    loopkit_auto_graduate: bool = field(default_factory=lambda: _flag("LOOPKIT_PROVISION_AUTO_GRADUATE", True))
+    # spans a new project may store (kept when it graduates or upgrades)
+    loopkit_quota_spans: int = field(default_factory=lambda: int(_env("LOOPKIT_QUOTA_SPANS", "100000")))
+    # lifetime of an ungraduated sandbox project's keys, in hours
+    loopkit_sandbox_ttl_hours: int = field(default_factory=lambda: int(_env("LOOPKIT_SANDBOX_TTL_HOURS", "168")))
+    # fixed rate-limit window for the public provision and recover routes, in seconds
+    loopkit_rate_window_seconds: int = field(default_factory=lambda: int(_env("LOOPKIT_RATE_WINDOW_SECONDS", "3600")))
+    # unauthenticated provision calls per window per client address
+    loopkit_provision_rate_limit: int = field(default_factory=lambda: int(_env("LOOPKIT_PROVISION_RATE_LIMIT", "30")))
+    # recover calls per window per client address
+    loopkit_recover_rate_limit: int = field(default_factory=lambda: int(_env("LOOPKIT_RECOVER_RATE_LIMIT", "10")))
+    # a keyless mint that loses to a mint of the same name this recent answers 409, older 401
+    loopkit_mint_race_seconds: int = field(default_factory=lambda: int(_env("LOOPKIT_MINT_RACE_SECONDS", "10")))
+    # most records one window read (diagnose, dashboard, sessions) looks at: the newest ones
+    loopkit_window_max_records: int = field(default_factory=lambda: int(_env("LOOPKIT_WINDOW_MAX_RECORDS", "100000")))
+    # records GET /v1/telemetry and GET /v1/sessions/{id} return at most
+    loopkit_read_max_records: int = field(default_factory=lambda: int(_env("LOOPKIT_READ_MAX_RECORDS", "500")))
 
     # ---------------------------------------------------------------- loopat (issue 5)
 

@@ -70,6 +70,25 @@ def test_malformed_json(all_envelopes, api):
 
 
 @pytest.mark.parametrize("api", ENVELOPES)
+def test_json_nested_too_deeply(all_envelopes, api):
+    body = b'{"kind": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = all_envelopes.post(f"/fx-{api}/shapes", content=body, headers={"content-type": "application/json"})
+    assert_envelope(api, r, VALIDATION[api])
+
+
+@pytest.mark.parametrize("api", ENVELOPES)
+def test_control_characters_in_a_path_parameter(all_envelopes, api):
+    for raw in ("a%0Ab", "ab%0D%0A", "a%00b"):
+        assert_envelope(api, all_envelopes.get(f"/fx-{api}/items/{raw}"), 404)
+
+
+@pytest.mark.parametrize("api", ENVELOPES)
+def test_null_body_is_validated_not_taken_as_absent(all_envelopes, api):
+    r = all_envelopes.post(f"/fx-{api}/shapes", content=b"null", headers={"content-type": "application/json"})
+    assert_envelope(api, r, VALIDATION[api])
+
+
+@pytest.mark.parametrize("api", ENVELOPES)
 def test_wrong_content_type(all_envelopes, api):
     r = all_envelopes.post(f"/fx-{api}/shapes", content=b"kind=circle", headers={"content-type": "text/plain"})
     assert_envelope(api, r, VALIDATION[api])
