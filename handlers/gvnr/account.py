@@ -9,8 +9,8 @@ import typing as t
 import flask
 
 from generated.gvnr import models as m
-from handlers.gvnr import limits, provisioning, quota
-from handlers.gvnr.keys import account_id, invalid_key
+from handlers.gvnr import actions, limits, provisioning
+from handlers.gvnr.keys import account_id
 from server.errors import ApiError
 from server.scaffold import scaffold
 from server.settings import current
@@ -42,11 +42,7 @@ def post_account() -> tuple[dict[str, t.Any], int, dict[str, str]] | tuple[dict[
 
 
 def get_account_balance() -> dict[str, t.Any]:
-    try:
-        ops = quota.balance(account_id())
-    except quota.UnknownAccount:
-        raise invalid_key() from None  # deleted since its key was verified
-    return m.V1AccountBalanceGetResponse(operations_remaining=ops).model_dump(mode="json")
+    return actions.get_balance(account_id())
 
 
 @scaffold("postAccountTopupVerify")
