@@ -43,7 +43,8 @@ class Settings:
     # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots
     loup_snapshot_dir: str = field(default_factory=lambda: _env("LOUP_SNAPSHOT_DIR", ""))
     # bytes per chunk when streaming a snapshot download (memory stays flat at ~10 chunks)
-    loup_download_chunk_bytes: int = field(default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024))))
+    loup_download_chunk_bytes: int = field(
+        default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024))))
     # fixed rate-limit window, in seconds
     loup_rate_window_seconds: int = field(default_factory=lambda: int(_env("LOUP_RATE_WINDOW_SECONDS", "60")))
     # requests per window per creator key (plat_)

@@ -137,7 +137,8 @@ def test_transport_rules_on_the_wire(api, account):
     url = f"{P}/mcp"
     h = {**account.headers, "Accept": "application/json, text/event-stream"}
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "t", "version": "1"}}}
     r = api.post(url, json=init, headers=h)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     assert r.json()["result"]["protocolVersion"] == "2025-06-18"
