@@ -17,6 +17,7 @@ import typing as t
 import uuid
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -175,6 +176,11 @@ class NativeAsync:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if routing and routing.get("operation_id") is None:
+            # Under an API's mount but no operation matched (e.g. a path parameter holding a
+            # newline, which Werkzeug's router would still match): Flask would run a handler
+            # outside Connexion's operation context. It is a 404.
+            raise HTTPException(404)
         handler = self.handlers.get((routing.get("api_base_path", ""), routing.get("operation_id")))
         if handler is None:
             await self.app(scope, receive, send)
