@@ -73,6 +73,8 @@ def _run_batch(conn: sqlite3.Connection, batch: list[tuple[t.Any, Job, tuple]]) 
     """Run jobs in the open transaction, each in a savepoint; COMMIT. (future, ok, value) each."""
     outcomes = []
     for future, fn, args in batch:
+        if future is not None and future.done():  # its caller was cancelled before it ran: skip it
+            continue
         conn.execute("SAVEPOINT job")
         try:
             outcomes.append((future, True, fn(conn, *args)))
@@ -175,7 +177,7 @@ class _LoopWriter:
             else:
                 self.scheduled = False
         for future, ok, value in outcomes:
-            if future.done():  # the caller went away (cancelled): its job still committed
+            if future.done():  # cancelled while the batch ran: the job did commit
                 continue
             if ok:
                 future.set_result(value)
