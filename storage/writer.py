@@ -44,6 +44,13 @@ import peewee
 from storage import db
 
 Job = t.Callable[..., t.Any]
+
+
+class Conn(t.Protocol):
+    """What a job may use: sqlite3.Connection.execute (or its Peewee stand-in)."""
+
+    def execute(self, sql: str, parameters: t.Any = ..., /) -> t.Any: ...
+
 MAX_BATCH = 256
 BUSY_TIMEOUT_S = 5.0  # how long a batch may wait for another process's write lock
 _RETRY_FIRST_S, _RETRY_MAX_S = 0.0002, 0.002

@@ -9,6 +9,7 @@ inside its own transaction).
 from __future__ import annotations
 
 from storage import writer
+from storage.writer import Conn
 
 OPS_PER_USD = 1000  # the service's rate: floor(usd * 1000) operations per top-up
 
@@ -28,7 +29,7 @@ def credit(account_id: str, ops: int) -> int:
     return writer.call(_credit, account_id, ops)
 
 
-def _credit(conn, account_id: str, ops: int) -> int:
+def _credit(conn: Conn, account_id: str, ops: int) -> int:
     row = conn.execute(_CREDIT, (ops, account_id)).fetchone()
     if row is None:
         raise UnknownAccount(account_id)
@@ -39,7 +40,7 @@ def balance(account_id: str) -> int:
     return writer.read(_balance, account_id)
 
 
-def _balance(conn, account_id: str) -> int:
+def _balance(conn: Conn, account_id: str) -> int:
     row = conn.execute(_BALANCE, (account_id,)).fetchone()
     if row is None:
         raise UnknownAccount(account_id)
