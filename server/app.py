@@ -36,6 +36,7 @@ from server.middleware import BodyLimit, ContentDecoding, NativeAsync, PathCheck
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
 from server.resolver import HandlerResolver
+from server.security import SECURITY_MAP
 from server.settings import Settings, activate
 from storage import all_models, db
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
             partial(NativeAsync, handlers=async_handlers),
         ],
         validator_map=VALIDATOR_MAP,
+        security_map=SECURITY_MAP,
         uri_parser_class=URIParser31,
         # tokenId -> token_id, from -> from_, id -> id_: handler arguments are plain Python names
         pythonic_params=True,
@@ -139,6 +141,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tra
 def render_error(request: ConnexionRequest, exc: Exception, *, mounts: list[tuple[str, ApiDef]],
                  fallback: ApiDef | None) -> ConnexionResponse:
     failure = classify(exc)
+    failure.operation = request.scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
     rid = request_id(request.scope)
     if failure.kind == INTERNAL and failure.status == 500:
         log.error("unhandled error rid=%s %s %s", rid, request.method, request.url.path, exc_info=exc)

@@ -275,6 +275,11 @@ class NativeAsync:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if routing and routing.get("operation_id") is None:
+            # Under an API's mount but no operation matched (e.g. a path parameter holding a
+            # newline, which Werkzeug's router would still match): Flask would run a handler
+            # outside Connexion's operation context. It is a 404.
+            raise HTTPException(404)
         handler = self.handlers.get((routing.get("api_base_path", ""), routing.get("operation_id")))
         if handler is None:
             await self.app(scope, receive, send)

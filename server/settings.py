@@ -95,6 +95,18 @@ class Settings:
     # ---------------------------------------------------------------- lithtrix (issue 6)
 
     # ---------------------------------------------------------------- gvnr (issue 3)
+    # free governance operations a new account starts with (the service's SIGNUP_TRIAL_OPS)
+    gvnr_signup_trial_ops: int = field(default_factory=lambda: int(_env("GVNR_SIGNUP_TRIAL_OPS", "25")))
+    # accounts one client address may create per provisioning window
+    gvnr_account_limit_per_ip: int = field(default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_PER_IP", "10")))
+    # length of that fixed provisioning window, in seconds
+    gvnr_account_limit_window_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_WINDOW_SECONDS", "3600")))
+    # an approved clearance not reconciled within this many seconds is abandoned (stays charged)
+    gvnr_pending_clearance_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_PENDING_CLEARANCE_TTL_SECONDS", "86400")))
+    # comma-separated Origins (besides this server's own) allowed to call /mcp from a browser
+    gvnr_mcp_allowed_origins: str = field(default_factory=lambda: _env("GVNR_MCP_ALLOWED_ORIGINS", ""))
 
     # ---------------------------------------------------------------- end of API sections
 
