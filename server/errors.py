@@ -95,7 +95,8 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, RequestValidationProblem):
         return Failure(VALIDATION, 400, exc.detail, violations=exc.violations)
     if isinstance(exc, MalformedBodyProblem):
-        return Failure(MALFORMED, 400, exc.detail)
+        where = Violation("body", (exc.position,), exc.reason, "json_invalid")
+        return Failure(MALFORMED, 400, exc.detail, violations=[where])
     if isinstance(exc, ExtraParameterProblem | BadRequestProblem):
         return Failure(VALIDATION, 400, exc.detail or "Bad request")
     if isinstance(exc, UnsupportedMediaTypeProblem):
