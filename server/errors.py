@@ -86,6 +86,9 @@ class Failure:
     violations: list[Violation] = field(default_factory=list)
 
 
+_BODY_REQUIRED = "RequestBody is required"
+
+
 def classify(exc: BaseException) -> Failure:
     """Map any exception to a Failure. Unknown exceptions become an opaque 500."""
     if isinstance(exc, ApiError):
@@ -98,7 +101,10 @@ def classify(exc: BaseException) -> Failure:
         where = Violation("body", (exc.position,), exc.reason, "json_invalid")
         return Failure(MALFORMED, 400, exc.detail, violations=[where])
     if isinstance(exc, ExtraParameterProblem | BadRequestProblem):
-        return Failure(VALIDATION, 400, exc.detail or "Bad request")
+        found = []
+        if exc.detail == _BODY_REQUIRED:  # Connexion's own check, before any body validator runs
+            found = [Violation("body", (), "Request body is required", "required")]
+        return Failure(VALIDATION, 400, exc.detail or "Bad request", violations=found)
     if isinstance(exc, UnsupportedMediaTypeProblem):
         return Failure(MEDIA_TYPE, 415, exc.detail or "Unsupported media type")
     if isinstance(exc, OAuthScopeProblem | Forbidden):

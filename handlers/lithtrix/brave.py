@@ -41,6 +41,9 @@ class BraveProvider:
         self.api_key = api_key
         self.client = httpx.Client(timeout=timeout, headers={"Accept": "application/json"})
 
+    def close(self) -> None:
+        self.client.close()
+
     def search(self, query: str, count: int) -> list[Hit]:
         if not self.api_key:
             raise ProviderError("Brave Search is not configured (LITHTRIX_BRAVE_API_KEY)")

@@ -63,11 +63,15 @@ def _config(settings: Settings) -> tuple:
 
 
 def provider_for(settings: Settings) -> tuple[Provider, Breaker]:
-    """The configured provider and its breaker (one of each per configuration and process)."""
+    """The configured provider and its breaker: one per process, rebuilt (and the old one's
+    connections closed) only when the configuration changes, as it does between tests."""
     key = _config(settings) + (settings.lithtrix_circuit_failures, settings.lithtrix_circuit_seconds)
     with _lock:
         found = _providers.get(key)
         if found is None:
+            for old, _ in _providers.values():
+                getattr(old, "close", lambda: None)()
+            _providers.clear()
             found = (_build(settings), Breaker(settings.lithtrix_circuit_failures,
                                                settings.lithtrix_circuit_seconds))
             _providers[key] = found

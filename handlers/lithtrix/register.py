@@ -13,13 +13,14 @@ STORE_KEY = "Store this API key securely. It cannot be retrieved again."
 
 def register_agent_v1_register_post(body: dict) -> tuple[dict, int]:
     """A new free-tier agent and its one-time `ltx_` key; 409 for a known name + owner pair."""
-    request = RegisterRequest.model_validate(body)
-    if not agents.NAME.fullmatch(request.agent_name):
+    name = body["agent_name"]
+    if not agents.NAME.fullmatch(name):
         # JSON Schema's `$` (Python's) also matches before a final newline; the service's does not.
         raise RequestValidationProblem([Violation(
             "body", ("agent_name",), "does not match the pattern", "pattern",
-            instance=request.agent_name, expected="^[a-zA-Z0-9_-]+$",
+            instance=name, expected="^[a-zA-Z0-9_-]+$",
         )])
+    request = RegisterRequest.model_validate(body)
     try:
         agent, key = agents.register(current(), request.agent_name, request.owner_identifier)
     except agents.AgentExists:

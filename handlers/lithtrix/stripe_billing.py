@@ -52,22 +52,26 @@ class Upgrade:
 
 
 _lock = threading.Lock()
-_clients: dict[tuple, stripe.StripeClient] = {}
+_clients: dict[tuple, tuple[stripe.StripeClient, stripe.RequestsClient]] = {}
 
 
 def client(settings: Settings) -> stripe.StripeClient:
-    """One StripeClient per configuration and process (it pools its HTTP connections)."""
+    """One StripeClient per process (it pools its HTTP connections), rebuilt when the
+    configuration changes (the old pool is closed)."""
     if not settings.lithtrix_stripe_secret_key:
         raise BillingNotConfigured("Billing is not configured on this server.")
     key = (settings.lithtrix_stripe_secret_key, settings.lithtrix_stripe_api_base, settings.lithtrix_stripe_max_retries)
     with _lock:
         if key not in _clients:
-            options: dict = {"max_network_retries": settings.lithtrix_stripe_max_retries,
-                             "http_client": stripe.RequestsClient(timeout=20)}
+            for _, old_http in _clients.values():
+                old_http.close()
+            _clients.clear()
+            http = stripe.RequestsClient(timeout=20)
+            options: dict = {"max_network_retries": settings.lithtrix_stripe_max_retries, "http_client": http}
             if settings.lithtrix_stripe_api_base:
                 options["base_addresses"] = {"api": settings.lithtrix_stripe_api_base.rstrip("/")}
-            _clients[key] = stripe.StripeClient(settings.lithtrix_stripe_secret_key, **options)
-        return _clients[key]
+            _clients[key] = (stripe.StripeClient(settings.lithtrix_stripe_secret_key, **options), http)
+        return _clients[key][0]
 
 
 _PM_PARAMS = ("payment_method", "invoice_settings[default_payment_method]", "default_payment_method")

@@ -72,7 +72,7 @@ def verify(payload: bytes, signature: str | None, secret: str, tolerance: int) -
         event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance)
     except stripe.SignatureVerificationError:
         raise InvalidSignature("Invalid Stripe-Signature.") from None
-    except ValueError:  # signed, but not JSON (or not UTF-8)
+    except (ValueError, TypeError, AttributeError, KeyError):  # signed, but not a JSON object (or not UTF-8)
         raise InvalidPayload("The webhook body is not a JSON event.") from None
     body = event.to_dict()
     data = body.get("data")
