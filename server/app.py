@@ -27,6 +27,7 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 
 from server import envelopes
@@ -40,6 +41,17 @@ from server.settings import Settings, activate
 from storage import all_models, db
 
 log = logging.getLogger("pentapi")
+
+
+class _AnyPath(PathConvertor):
+    regex = "(?s:.*)"
+
+
+# Connexion mounts each API with a Starlette Mount, which matches the rest of the path with
+# the `path` convertor's `.*`; that stops at a newline, so a path parameter holding an encoded
+# newline (/agents/a%0Ab) missed its mounted API's routes and reached Flask unrouted (a 500).
+# Unmounted routes (`[^/]+`) match it, so mounted ones must too.
+register_url_convertor("path", _AnyPath())
 
 
 def create_app(settings: Settings | None = None, api: str | None = None) -> connexion.FlaskApp:

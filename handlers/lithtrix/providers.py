@@ -11,6 +11,7 @@ UPSTREAM_ERROR and counts nothing. Each provider sits behind a per-process circu
 
 from __future__ import annotations
 
+import atexit
 import threading
 import typing as t
 from dataclasses import dataclass
@@ -60,6 +61,14 @@ def _config(settings: Settings) -> tuple:
     from handlers.lithtrix.local_index import default_path  # local_index imports this module
 
     return (name, str(default_path(settings)))
+
+
+def _close_all() -> None:
+    for provider, _ in _providers.values():
+        getattr(provider, "close", lambda: None)()
+
+
+atexit.register(_close_all)
 
 
 def provider_for(settings: Settings) -> tuple[Provider, Breaker]:

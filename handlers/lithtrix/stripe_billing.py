@@ -19,6 +19,7 @@ every Stripe call succeeded.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -53,6 +54,12 @@ class Upgrade:
 
 _lock = threading.Lock()
 _clients: dict[tuple, tuple[stripe.StripeClient, stripe.RequestsClient]] = {}
+
+
+@atexit.register
+def _close_all() -> None:
+    for _, http in _clients.values():
+        http.close()
 
 
 def client(settings: Settings) -> stripe.StripeClient:

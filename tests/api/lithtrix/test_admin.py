@@ -75,6 +75,13 @@ def test_unknown_agents_are_404(api):
         assert r.status_code == 404 and r.json()["error_code"] == "AGENT_NOT_FOUND", path
 
 
+def test_control_characters_in_path_parameters_reach_the_handler(api):
+    # A newline in a mounted API's path parameter once missed Connexion's routing (a 500).
+    for raw in ("a%0Ab", "%0A", "x%0D%0Ay", "%F2%B9%9F%BE%0A%23"):
+        r = api.post(f"{P}/admin/agents/{raw}/suspend", headers=ADMIN)
+        assert r.status_code == 404 and r.json()["error_code"] == "AGENT_NOT_FOUND", raw
+
+
 def test_suspend_and_reinstate(api):
     agent = register(api)
     r = api.post(f"{P}/admin/agents/{agent.agent_id}/suspend", headers=ADMIN)
