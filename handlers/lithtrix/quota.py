@@ -12,6 +12,7 @@ row deleted, again in one transaction), so a failure costs the agent nothing.
 from __future__ import annotations
 
 import datetime as dt
+import typing as t
 from dataclasses import dataclass
 
 from generated.lithtrix.models import UsageInfo
@@ -58,8 +59,24 @@ class Reservation:
     log_id: int
 
 
-def reserve(agent_id: str, query: str, num_results: int, cached: bool, day: dt.date) -> Reservation | None:
-    """Count one search (and log it) unless the agent's cap is reached; None when refused."""
+@dataclass(frozen=True)
+class Reserving:
+    """The statements of one reservation, built before any transaction; `run()` executes them
+    inside the caller's write transaction and returns the Reservation, or None when refused."""
+
+    bump: t.Any
+    log: t.Any
+
+    def run(self) -> Reservation | None:
+        rows = list(self.bump.execute())
+        if not rows:
+            return None
+        log_id = self.log.execute()
+        row = rows[0]
+        return Reservation(Usage(row.tier, row.calls_total, row.call_limit), log_id)
+
+
+def prepare(agent_id: str, query: str, num_results: int, cached: bool, day: dt.date) -> Reserving:
     bump = (
         Agent.update(calls_total=Agent.calls_total + 1)
         .where(
@@ -70,13 +87,14 @@ def reserve(agent_id: str, query: str, num_results: int, cached: bool, day: dt.d
         .returning(Agent.tier, Agent.calls_total, Agent.call_limit)
     )
     log = UsageLog.insert(agent=agent_id, day=day, query=query[:500], num_results=num_results, cached=cached)
+    return Reserving(bump, log)
+
+
+def reserve(agent_id: str, query: str, num_results: int, cached: bool, day: dt.date) -> Reservation | None:
+    """Count one search (and log it) unless the agent's cap is reached; None when refused."""
+    reserving = prepare(agent_id, query, num_results, cached, day)
     with db.write():
-        rows = list(bump.execute())
-        if not rows:
-            return None
-        log_id = log.execute()
-    row = rows[0]
-    return Reservation(Usage(row.tier, row.calls_total, row.call_limit), log_id)
+        return reserving.run()
 
 
 def refund(agent_id: str, reservation: Reservation) -> None:

@@ -3,15 +3,17 @@ windows kept in the database so every worker process shares them.
 
 One upsert per search bumps the agent's counter for the current window and returns it
 (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`), so the count is exact across threads and
-processes. Over the limit the search answers 429 RATE_LIMIT_EXCEEDED with Retry-After. An agent
-that keeps calling after its 429s (LITHTRIX_ABUSE_THRESHOLD refused calls in one window) gets
-its abuse flag set, which admin stats report as flagged.
+processes; the search handler runs it in the same transaction as the quota reservation.
+Over the limit the search answers 429 RATE_LIMIT_EXCEEDED with Retry-After. An agent that keeps
+calling after its 429s (LITHTRIX_ABUSE_THRESHOLD refused calls in one window) gets its abuse
+flag set, which admin stats report as flagged.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import typing as t
 from dataclasses import dataclass
 
 from storage import db
@@ -37,8 +39,29 @@ class Decision:
         return headers
 
 
-def hit(agent_id: str, limit: int, window: int, abuse_threshold: int, now: float | None = None) -> Decision:
-    """Count one search of `agent_id` in the current window and decide."""
+@dataclass(frozen=True)
+class Counting:
+    """The statements of one hit, built before any transaction; `run()` executes them inside
+    the caller's write transaction (so a search counts its window and its quota in one)."""
+
+    limit: int
+    reset: int
+    abuse_at: int
+    upsert: t.Any
+    prune: t.Any
+    flag: t.Any
+
+    def run(self) -> Decision:
+        count = next(iter(self.upsert.execute())).count
+        if count == 1:
+            self.prune.execute()  # the first hit of a new window drops every ended window
+        if count == self.abuse_at:  # exactly one call crosses the threshold
+            self.flag.execute()
+        return Decision(allowed=count <= self.limit, limit=self.limit, remaining=max(0, self.limit - count),
+                        reset=self.reset, flagged=count == self.abuse_at)
+
+
+def prepare(agent_id: str, limit: int, window: int, abuse_threshold: int, now: float | None = None) -> Counting:
     now = time.time() if now is None else now
     start = int(now // window) * window
     upsert = (
@@ -49,17 +72,18 @@ def hit(agent_id: str, limit: int, window: int, abuse_threshold: int, now: float
         )
         .returning(RateWindow.count)
     )
-    prune = RateWindow.delete().where(RateWindow.window_start < start)
-    flag = Agent.update(flagged=True).where(Agent.id == agent_id)
-    abuse_at = limit + max(1, abuse_threshold)
-    with db.write():
-        count = next(iter(upsert.execute())).count
-        if count == 1:
-            prune.execute()  # the first hit of a new window drops every ended window
-        if count == abuse_at:  # exactly one call crosses the threshold
-            flag.execute()
-    reset = max(1, math.ceil(start + window - now))
-    return Decision(
-        allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset=reset,
-        flagged=count == abuse_at,
+    return Counting(
+        limit=limit,
+        reset=max(1, math.ceil(start + window - now)),
+        abuse_at=limit + max(1, abuse_threshold),
+        upsert=upsert,
+        prune=RateWindow.delete().where(RateWindow.window_start < start),
+        flag=Agent.update(flagged=True).where(Agent.id == agent_id),
     )
+
+
+def hit(agent_id: str, limit: int, window: int, abuse_threshold: int, now: float | None = None) -> Decision:
+    """Count one search of `agent_id` in the current window and decide (its own transaction)."""
+    counting = prepare(agent_id, limit, window, abuse_threshold, now)
+    with db.write():
+        return counting.run()

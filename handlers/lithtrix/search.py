@@ -2,12 +2,13 @@
 
 One search, in order:
 
-1. the per-minute rate window (429 RATE_LIMIT_EXCEEDED with Retry-After past the limit);
-2. the cache, keyed by provider, normalised query and num_results;
-3. the quota: one conditional UPDATE counts the call and logs it (handlers/lithtrix/quota.py).
+1. the cache, keyed by provider, normalised query and num_results (a read);
+2. one write transaction: the per-minute rate window (429 RATE_LIMIT_EXCEEDED with Retry-After
+   past the limit) and, if allowed, the quota: one conditional UPDATE counts the call and logs
+   it (handlers/lithtrix/ratelimit.py, handlers/lithtrix/quota.py).
    Past the free cap the search is refused the way Lithtrix documents it: HTTP 200, no
    results, `usage.over_limit: true` and `error_code: "OVER_LIMIT"`, nothing counted;
-4. on a cache miss, the provider behind its circuit breaker: an open circuit is 503
+3. on a cache miss, the provider behind its circuit breaker: an open circuit is 503
    SERVICE_UNAVAILABLE, a failure 502 UPSTREAM_ERROR; both refund the call, so a failed search
    costs nothing. A fresh answer is cached for LITHTRIX_CACHE_TTL_SECONDS.
 
@@ -26,6 +27,7 @@ from handlers.lithtrix.security import INVALID_KEY
 from handlers.lithtrix.text import clean_snippet, strip_html
 from server.errors import ApiError
 from server.settings import current
+from storage import db
 
 OVER_LIMIT = ("Free tier lifetime limit of {limit} calls reached. Upgrade to Pro (unlimited) via "
               "GET /v1/billing/config then POST /v1/billing/setup.")
@@ -35,17 +37,22 @@ def search_v1_search_get(q: str, num_results: int = 10) -> tuple[dict, int, dict
     started = time.perf_counter()
     settings = current()
     agent = access.agent()
-    rate = settings.lithtrix_rate_limit_pro if agent.tier == "pro" else settings.lithtrix_rate_limit_free
-    decision = ratelimit.hit(agent.id, rate, settings.lithtrix_rate_window_seconds, settings.lithtrix_abuse_threshold)
-    if not decision.allowed:
-        raise ApiError(429, "RATE_LIMIT_EXCEEDED", "Per-minute rate limit exceeded. See Retry-After header.",
-                       headers=decision.headers())
-
     provider, breaker = providers.provider_for(settings)
     store = cache.cache_for(settings)
     key = cache.key_for(provider.name, q, num_results)
     hit = store.get(key)
-    reservation = quota.reserve(agent.id, q, num_results, cached=hit is not None, day=usage_log.today())
+
+    # The rate window and the quota are counted in one short transaction.
+    rate = settings.lithtrix_rate_limit_pro if agent.tier == "pro" else settings.lithtrix_rate_limit_free
+    counting = ratelimit.prepare(agent.id, rate, settings.lithtrix_rate_window_seconds,
+                                 settings.lithtrix_abuse_threshold)
+    reserving = quota.prepare(agent.id, q, num_results, cached=hit is not None, day=usage_log.today())
+    with db.write():
+        decision = counting.run()
+        reservation = reserving.run() if decision.allowed else None
+    if not decision.allowed:
+        raise ApiError(429, "RATE_LIMIT_EXCEEDED", "Per-minute rate limit exceeded. See Retry-After header.",
+                       headers=decision.headers())
     if reservation is None:
         return _refused(agent.id, q, started), 200, decision.headers()
 
