@@ -22,7 +22,7 @@ import time
 
 from generated.lithtrix.models import SearchResultItem, SearchSuccessResponse
 from handlers.lithtrix import access, agents, cache, credibility, providers, quota, ratelimit, usage_log
-from handlers.lithtrix.circuit import CircuitOpen
+from handlers.lithtrix.circuit import Breaker, CircuitOpen
 from handlers.lithtrix.security import INVALID_KEY
 from handlers.lithtrix.text import clean_snippet, strip_html
 from server.errors import ApiError
@@ -75,7 +75,7 @@ def search_v1_search_get(q: str, num_results: int = 10) -> tuple[dict, int, dict
     return body.model_dump(mode="json"), 200, decision.headers()
 
 
-def _ask(provider: providers.Provider, breaker, q: str, num_results: int) -> list[dict]:  # noqa: ANN001
+def _ask(provider: providers.Provider, breaker: Breaker, q: str, num_results: int) -> list[dict]:
     try:
         breaker.before_call()
     except CircuitOpen as exc:
