@@ -27,12 +27,13 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 
 from server import envelopes
 from server.apis import APIS, ApiDef, extra_apis
 from server.errors import INTERNAL, METHOD, classify
-from server.middleware import BodyLimit, ContentDecoding, NativeAsync, PathCheck, RequestLog, Site, request_id
+from server.middleware import BodyLimit, ContentDecoding, NativeAsync, RequestLog, Site, request_id
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
 from server.resolver import HandlerResolver
@@ -41,6 +42,17 @@ from server.settings import Settings, activate
 from storage import all_models, db
 
 log = logging.getLogger("pentapi")
+
+
+class _AnyPath(PathConvertor):
+    regex = "(?s:.*)"
+
+
+# Connexion mounts each API with a Starlette Mount, which matches the rest of the path with
+# the `path` convertor's `.*`; that stops at a newline, so a path parameter holding an encoded
+# newline (/agents/a%0Ab) missed its mounted API's routes and reached Flask unrouted (a 500).
+# Unmounted routes (`[^/]+`) match it, so mounted ones must too.
+register_url_convertor("path", _AnyPath())
 
 
 def create_app(settings: Settings | None = None, api: str | None = None) -> connexion.FlaskApp:
@@ -61,7 +73,6 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
             partial(ServerErrorMiddleware, handler=render),
             RequestLog,
             ExceptionMiddleware,
-            PathCheck,
             partial(BodyLimit, max_bytes=settings.max_body_bytes),
             partial(ContentDecoding, max_bytes=settings.max_body_bytes),
             partial(Site, mounts=mounts, combined=combined),

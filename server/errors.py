@@ -87,6 +87,9 @@ class Failure:
     operation: str | None = None  # the operationId routing matched, when it got that far
 
 
+_BODY_REQUIRED = "RequestBody is required"
+
+
 def classify(exc: BaseException) -> Failure:
     """Map any exception to a Failure. Unknown exceptions become an opaque 500."""
     if isinstance(exc, ApiError):
@@ -96,9 +99,13 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, RequestValidationProblem):
         return Failure(VALIDATION, 400, exc.detail, violations=exc.violations)
     if isinstance(exc, MalformedBodyProblem):
-        return Failure(MALFORMED, 400, exc.detail)
+        where = Violation("body", (exc.position,), exc.reason, "json_invalid")
+        return Failure(MALFORMED, 400, exc.detail, violations=[where])
     if isinstance(exc, ExtraParameterProblem | BadRequestProblem):
-        return Failure(VALIDATION, 400, exc.detail or "Bad request")
+        found = []
+        if exc.detail == _BODY_REQUIRED:  # Connexion's own check, before any body validator runs
+            found = [Violation("body", (), "Request body is required", "required")]
+        return Failure(VALIDATION, 400, exc.detail or "Bad request", violations=found)
     if isinstance(exc, UnsupportedMediaTypeProblem):
         return Failure(MEDIA_TYPE, 415, exc.detail or "Unsupported media type")
     if isinstance(exc, OAuthScopeProblem | Forbidden):

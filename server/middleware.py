@@ -4,8 +4,6 @@
 * BodyLimit    - refuses bodies over the configured size before anything buffers them.
 * ContentDecoding - undoes a gzip or deflate Content-Encoding of a request body (OTLP
                  exporters compress), bounded by the same size limit.
-* PathCheck    - answers 404 for paths holding control characters (a decoded %0A in a path
-                 parameter), which Starlette's mounts cannot route but Flask would.
 * Site         - /healthz, each API's document and docs UI, static assets.
 * NativeAsync  - runs `async def` handlers (SSE streams) on the event loop, so a long-lived
                  stream never occupies one of the worker's WSGI handler threads.
@@ -35,7 +33,6 @@ from storage import db
 access_log = logging.getLogger("pentapi.access")
 STATIC = Path(__file__).resolve().parent / "static"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def request_id(scope: Scope) -> str:
@@ -114,24 +111,6 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
-
-
-class PathCheck:
-    """A path with a control character (e.g. %0A decoded into a path parameter) names nothing
-    this server has: 404, in the owning API's envelope.
-
-    Starlette's mounts match `.*`, which stops at a newline, so Connexion would leave such a
-    request unrouted (no security, no validation) while Flask's router still dispatched it to
-    the handler, which then fails outside its operation context.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _CONTROL.search(scope.get("path", "")):
-            raise HTTPException(404)
-        await self.app(scope, receive, send)
 
 
 class ContentDecoding:
@@ -276,9 +255,8 @@ class NativeAsync:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
         if routing and routing.get("operation_id") is None:
-            # Under an API's mount but no operation matched (e.g. a path parameter holding a
-            # newline, which Werkzeug's router would still match): Flask would run a handler
-            # outside Connexion's operation context. It is a 404.
+            # Under an API's mount but no operation matched: Flask's own router might still
+            # match it and run a handler outside Connexion's security, validation and context.
             raise HTTPException(404)
         handler = self.handlers.get((routing.get("api_base_path", ""), routing.get("operation_id")))
         if handler is None:

@@ -22,7 +22,7 @@ import copy
 import json
 import re
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, NonConformingResponseBody
@@ -223,6 +223,8 @@ class Violation:
     path: tuple[str | int, ...]
     message: str
     keyword: str
+    instance: t.Any = field(default=None, compare=False)  # the offending value
+    expected: t.Any = field(default=None, compare=False)  # the keyword's value in the schema (20 for maximum)
 
 
 class RequestValidationProblem(BadRequestProblem):
@@ -252,7 +254,8 @@ def violations(instance: t.Any, schema: dict, location: str, prefix: tuple = ())
         return []
     errors = sorted(validator_for(schema).iter_errors(instance), key=lambda e: list(e.path))
     return [
-        Violation(location, prefix + tuple(error.absolute_path), _message(error), str(error.validator))
+        Violation(location, prefix + tuple(error.absolute_path), _message(error), str(error.validator),
+                  instance=error.instance, expected=error.validator_value)
         for error in errors
     ]
 
@@ -436,8 +439,10 @@ class JSONBodyValidator31(ChunkedBodies, AbstractRequestBodyValidator):
             return NO_BODY
         try:
             return json.loads(raw.decode(self._encoding))
+        except json.JSONDecodeError as exc:
+            raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", exc.pos, exc.msg) from None
         except (UnicodeDecodeError, ValueError) as exc:
-            raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}") from None
+            raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", 0, str(exc)) from None
         except RecursionError:  # e.g. 100,000 nested arrays: json's recursive decoder gives up
             raise MalformedBodyProblem("Request body is not valid JSON: nested too deeply") from None
 
@@ -457,7 +462,12 @@ class JSONBodyValidator31(ChunkedBodies, AbstractRequestBodyValidator):
 
 
 class MalformedBodyProblem(BadRequestProblem):
-    """The body could not be parsed at all (not a schema mismatch)."""
+    """The body could not be parsed at all (not a schema mismatch): where and why."""
+
+    def __init__(self, detail: str, position: int = 0, reason: str = "") -> None:
+        super().__init__(detail=detail)
+        self.position = position  # character offset of the error
+        self.reason = reason or detail
 
 
 class FormBodyValidator31(ChunkedBodies, FormDataValidator):

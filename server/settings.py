@@ -93,6 +93,46 @@ class Settings:
     # ---------------------------------------------------------------- loopat (issue 5)
 
     # ---------------------------------------------------------------- lithtrix (issue 6)
+    # free tier lifetime cap, in searches (upstream FREE_TIER_LIFETIME_LIMIT); never resets
+    lithtrix_free_call_limit: int = field(default_factory=lambda: int(_env("LITHTRIX_FREE_TIER_LIFETIME_LIMIT", "300")))
+    # per-agent searches per rate window: free and pro tiers
+    lithtrix_rate_limit_free: int = field(default_factory=lambda: int(_env("LITHTRIX_RATE_LIMIT_FREE", "60")))
+    lithtrix_rate_limit_pro: int = field(default_factory=lambda: int(_env("LITHTRIX_RATE_LIMIT_PRO", "600")))
+    # length of the fixed rate window, in seconds
+    lithtrix_rate_window_seconds: int = field(default_factory=lambda: int(_env("LITHTRIX_RATE_WINDOW_SECONDS", "60")))
+    # refused (429) searches in one window that set an agent's abuse flag
+    lithtrix_abuse_threshold: int = field(default_factory=lambda: int(_env("LITHTRIX_ABUSE_THRESHOLD", "120")))
+    # search provider: auto (brave when a Brave key is set, else local), local or brave
+    lithtrix_search_provider: str = field(default_factory=lambda: _env("LITHTRIX_SEARCH_PROVIDER", "auto"))
+    # the local full-text index (SQLite FTS5); empty means <data_dir>/lithtrix/index.sqlite3
+    lithtrix_index_path: str = field(default_factory=lambda: _env("LITHTRIX_INDEX_PATH", ""))
+    # Brave Search API subscription token (X-Subscription-Token)
+    lithtrix_brave_api_key: str = field(default_factory=lambda: _env("LITHTRIX_BRAVE_API_KEY", ""))
+    # Brave Search API base URL (the web search path is appended)
+    lithtrix_brave_base_url: str = field(default_factory=lambda: _env("LITHTRIX_BRAVE_BASE_URL", "https://api.search.brave.com"))
+    # seconds before a Brave request counts as failed
+    lithtrix_brave_timeout: float = field(default_factory=lambda: float(_env("LITHTRIX_BRAVE_TIMEOUT_SECONDS", "10")))
+    # consecutive provider failures that open the circuit, and how long it stays open (s)
+    lithtrix_circuit_failures: int = field(default_factory=lambda: int(_env("LITHTRIX_CIRCUIT_FAILURES", "5")))
+    lithtrix_circuit_seconds: float = field(default_factory=lambda: float(_env("LITHTRIX_CIRCUIT_OPEN_SECONDS", "60")))
+    # Redis URL for the search cache; empty means the SQLite TTL table
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    # seconds an identical query (same text and num_results) is answered from the cache
+    lithtrix_cache_ttl_seconds: int = field(default_factory=lambda: int(_env("LITHTRIX_CACHE_TTL_SECONDS", "3600")))
+    # Stripe: secret key (billing is "not configured" without it), publishable key, webhook secret
+    lithtrix_stripe_secret_key: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_SECRET_KEY", ""))
+    lithtrix_stripe_publishable_key: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_PUBLISHABLE_KEY", ""))
+    lithtrix_stripe_webhook_secret: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_WEBHOOK_SECRET", ""))
+    # Stripe API base URL; empty means the library's default (https://api.stripe.com)
+    lithtrix_stripe_api_base: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_API_BASE", ""))
+    # Stripe Price of the Pro plan: when set, setup also subscribes the customer to it
+    lithtrix_stripe_pro_price_id: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_PRO_PRICE_ID", ""))
+    # seconds a webhook signature's timestamp may differ from now (Stripe's default: 300)
+    lithtrix_webhook_tolerance: int = field(default_factory=lambda: int(_env("LITHTRIX_WEBHOOK_TOLERANCE", "300")))
+    # retries of a failed Stripe request by the stripe library (idempotent: it sends keys)
+    lithtrix_stripe_max_retries: int = field(default_factory=lambda: int(_env("LITHTRIX_STRIPE_MAX_RETRIES", "2")))
+    # operator key for /admin/* (X-Admin-Key); empty means the admin API refuses everyone
+    lithtrix_admin_api_key: str = field(default_factory=lambda: _env("LITHTRIX_ADMIN_API_KEY", ""))
 
     # ---------------------------------------------------------------- gvnr (issue 3)
     # free governance operations a new account starts with (the service's SIGNUP_TRIAL_OPS)
