@@ -170,10 +170,33 @@ _GVNR_CODES = {
 }
 
 
+# Validation codes the service answers for particular operations instead of invalid_params:
+# operationId -> {body field: code}, checked in order, the first field with a violation wins;
+# "*" matches any violation of that operation's input.
+GVNR_FIELD_CODES: dict[str, dict[str, str]] = {
+    "postAccountNotificationEmail": {"*": "invalid_email"},
+}
+
+
+def _gvnr_field_code(failure: Failure) -> str | None:
+    fields = GVNR_FIELD_CODES.get(failure.operation or "")
+    if failure.kind != E.VALIDATION or not fields:
+        return None
+    named: set[str] = set()
+    for v in failure.violations:
+        if v.path and v.location == "body":
+            named.add(str(v.path[0]))
+        named.update(_required_fields(Failure(E.VALIDATION, 400, "", violations=[v])))
+    for field_name, code in fields.items():
+        if field_name == "*" or field_name in named:
+            return code
+    return None
+
+
 def gvnr(failure: Failure) -> Rendered:
     status = _status(failure, 400)
     body: dict[str, t.Any] = {
-        "error": failure.code or _GVNR_CODES[failure.kind],
+        "error": failure.code or _gvnr_field_code(failure) or _GVNR_CODES[failure.kind],
         "retryable": status >= 500 or status == 429,
         "hint": failure.message,
     }

@@ -84,6 +84,7 @@ class Failure:
     extra: dict[str, t.Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    operation: str | None = None  # the operationId routing matched, when it got that far
 
 
 def classify(exc: BaseException) -> Failure:

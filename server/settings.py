@@ -72,6 +72,14 @@ class Settings:
     # ---------------------------------------------------------------- lithtrix (issue 6)
 
     # ---------------------------------------------------------------- gvnr (issue 3)
+    # free governance operations a new account starts with (the service's SIGNUP_TRIAL_OPS)
+    gvnr_signup_trial_ops: int = field(default_factory=lambda: int(_env("GVNR_SIGNUP_TRIAL_OPS", "25")))
+    # accounts one client address may create per provisioning window
+    gvnr_account_limit_per_ip: int = field(default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_PER_IP", "10")))
+    # length of that fixed provisioning window, in seconds
+    gvnr_account_limit_window_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_WINDOW_SECONDS", "3600")))
+
     # ---- payments and approvals
     # EVM chain top-ups are paid on: 8453 (Base mainnet) or 84532 (Base Sepolia)
     gvnr_chain_id: int = field(default_factory=lambda: int(_env("GVNR_CHAIN_ID", "8453")))
