@@ -82,6 +82,12 @@ class V1AccountTopupVerifyPostRequest(BaseModel):
             description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)'
         ),
     ]
+    signature: Annotated[
+        str | None,
+        Field(
+            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.'
+        ),
+    ] = None
 
 
 class V1AccountTopupVerifyPostResponse(BaseModel):
@@ -110,6 +116,12 @@ class V1AccountTopupVerifyPackPostRequest(BaseModel):
             description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)'
         ),
     ]
+    signature: Annotated[
+        str | None,
+        Field(
+            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.'
+        ),
+    ] = None
 
 
 class V1AccountTopupVerifyPackPostResponse(BaseModel):
@@ -557,6 +569,10 @@ class V1PacksPackInfoGetResponse(BaseModel):
             description='Address to send USDC to; pair with POST /v1/account/topup-verify/{pack}'
         ),
     ]
+    ops: Annotated[
+        int | None,
+        Field(description='Governance operations the pack credits (amount_usd x 1000)'),
+    ] = None
 
 
 class McpPostResponse(BaseModel):

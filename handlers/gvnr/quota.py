@@ -8,6 +8,8 @@ inside its own transaction).
 
 from __future__ import annotations
 
+import peewee
+
 from storage import db
 from storage.gvnr import Account
 
@@ -18,12 +20,18 @@ class UnknownAccount(LookupError):
     pass
 
 
-def credit(account_id: str, ops: int) -> int:
-    """Add `ops` (>= 0) to the account atomically; returns the new balance."""
+def credit_query(account_id: str, ops: int) -> peewee.ModelUpdate:
+    """The one UPDATE ... RETURNING that credits: run it inside your own `db.write()` to make a
+    credit part of a larger transaction (a top-up records its payment in the same one)."""
     if ops < 0:
         raise ValueError("credit takes a non-negative number of operations")
-    query = (Account.update(ops_remaining=Account.ops_remaining + ops)
-             .where(Account.id == account_id).returning(Account.ops_remaining))
+    return (Account.update(ops_remaining=Account.ops_remaining + ops)
+            .where(Account.id == account_id).returning(Account.ops_remaining))
+
+
+def credit(account_id: str, ops: int) -> int:
+    """Add `ops` (>= 0) to the account atomically; returns the new balance."""
+    query = credit_query(account_id, ops)
     with db.write():
         row = next(iter(query.execute()), None)
     if row is None:
