@@ -50,6 +50,8 @@ def sign_claim(wallet, account_id: str, tx_hash: str, chain_id: int = 8453) -> s
 def x402_client(wallet=None, network: str = "eip155:8453") -> tuple[x402HTTPClientSync, object]:
     """The x402 package's own HTTP client with its EVM exact scheme and eth-account signer."""
     wallet = wallet or Account.create()
-    client = x402ClientSync()
+    # The client refuses payments above $1 by default; a top-up client raises its cap to the
+    # service's $100 maximum (known assets only, as by default).
+    client = x402ClientSync().set_spend_controls({"max_amount_per_payment": "$100"})
     client.register(network, ExactEvmClientScheme(EthAccountSigner(wallet)))
     return x402HTTPClientSync(client), wallet
