@@ -50,7 +50,8 @@ def test_no_payment_is_402_with_the_requirements_in_the_x402_header(api, account
     assert required.x402_version == 2
     assert required.resource.url.endswith("/gvnr/v1/account/topup?usd=5.555")
     (accepts,) = required.accepts
-    assert (accepts.scheme, accepts.network, accepts.asset, accepts.pay_to) == ("exact", "eip155:8453", BASE_USDC, PAYTO)
+    assert (accepts.scheme, accepts.network) == ("exact", "eip155:8453")
+    assert (accepts.asset, accepts.pay_to) == (BASE_USDC, PAYTO)
     assert accepts.amount == "5560000"  # canonicalised to whole cents: $5.56
     assert accepts.max_timeout_seconds == 300
     assert accepts.extra == {"name": "USD Coin", "version": "2"}
@@ -138,7 +139,8 @@ def test_an_unfunded_wallet_is_refused_and_can_pay_after_funding(api, rig, accou
     payment, _ = client.handle_402_response(dict(quote.headers), quote.content, str(quote.url))
     r = api.post(f"{P}/v1/account/topup?usd=3", headers={**account.headers, **payment})
     assert r.status_code == 402
-    assert decode_payment_required_header(r.headers["PAYMENT-REQUIRED"]).error == "invalid_exact_evm_insufficient_balance"
+    error = decode_payment_required_header(r.headers["PAYMENT-REQUIRED"]).error
+    assert error == "invalid_exact_evm_insufficient_balance"
     rig.chain.mint(wallet.address, 3_000_000)  # nothing was held: the same payment now goes through
     ok = api.post(f"{P}/v1/account/topup?usd=3", headers={**account.headers, **payment})
     assert ok.status_code == 200 and ok.json()["credited_ops"] == 3_000
