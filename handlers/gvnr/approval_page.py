@@ -59,8 +59,8 @@ def pending(view: View, now_ms: int) -> str:
     body = (
         '<h1>Approve this action?</h1>'
         f'{_details(view)}'
-        f'<p class="expiry">Expires in {time_left(view.expires_at - now_ms)}'
-        f' <span class="muted">({utc(view.expires_at)})</span></p>'
+        f'<p class="expiry"><strong>Expires in {time_left(view.expires_at - now_ms)}</strong><br>'
+        f'<span class="muted small">at {utc(view.expires_at)}</span></p>'
         f'<div class="actions">{forms}</div>'
         '<p class="muted small">Anyone with this link can answer. Your answer is final.</p>'
     )
