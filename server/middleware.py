@@ -17,6 +17,7 @@ import typing as t
 import uuid
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -98,6 +99,9 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class Site:
     """Routes that belong to the server rather than to an API's spec."""
 
@@ -107,6 +111,10 @@ class Site:
         self.combined = combined
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _CONTROL.search(scope["path"]):
+            # No resource of any API is named with control characters; Connexion's router does not
+            # match such a path but Flask's would (then without an operation context: a 500).
+            raise HTTPException(404)
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             response = self.route(scope["path"])
             if response is not None:

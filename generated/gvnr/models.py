@@ -79,13 +79,15 @@ class V1AccountTopupVerifyPostRequest(BaseModel):
     tx_hash: Annotated[
         str,
         Field(
-            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)'
+            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)',
+            pattern='^0x[0-9a-fA-F]{64}$',
         ),
     ]
     signature: Annotated[
         str | None,
         Field(
-            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.'
+            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.',
+            pattern='^0x[0-9a-fA-F]{130}$',
         ),
     ] = None
 
@@ -113,13 +115,15 @@ class V1AccountTopupVerifyPackPostRequest(BaseModel):
     tx_hash: Annotated[
         str,
         Field(
-            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)'
+            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)',
+            pattern='^0x[0-9a-fA-F]{64}$',
         ),
     ]
     signature: Annotated[
         str | None,
         Field(
-            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.'
+            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.',
+            pattern='^0x[0-9a-fA-F]{130}$',
         ),
     ] = None
 
@@ -383,12 +387,13 @@ class Channel(StrEnum):
 
 
 class V1ApprovalRequestPostRequest(BaseModel):
-    agent_id: Annotated[str, Field(max_length=128)]
+    agent_id: Annotated[str, Field(max_length=128, min_length=1)]
     action_summary: Annotated[
         str,
         Field(
             description='Human-readable description of what needs approval',
             max_length=280,
+            min_length=1,
         ),
     ]
     ttl_seconds: Annotated[
@@ -402,7 +407,8 @@ class V1ApprovalRequestPostRequest(BaseModel):
     channels: Annotated[
         list[Channel] | None,
         Field(
-            description='Notification channels (default ["email"]; telegram/sms accepted in schema but rejected with channel_not_implemented in V1)'
+            description='Notification channels (default ["email"]; telegram/sms accepted in schema but rejected with channel_not_implemented in V1)',
+            min_length=1,
         ),
     ] = None
 

@@ -48,21 +48,22 @@ def get_account_balance() -> dict[str, t.Any]:
     return m.V1AccountBalanceGetResponse(operations_remaining=ops).model_dump(mode="json")
 
 
-def post_account_topup_verify(body: dict[str, t.Any]) -> dict[str, t.Any]:
+def post_account_topup_verify(body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
     """Credit a USDC transfer to the pay-to address, verified on-chain, once per transaction."""
     credit = _verified_transfer(body)
     return m.V1AccountTopupVerifyPostResponse(**vars(credit)).model_dump(mode="json", exclude_none=True)
 
 
-def post_account_topup_verify_by_pack(pack: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+def post_account_topup_verify_by_pack(pack: str, body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
     """The back-compat alias: the pack segment is ignored; what arrived on-chain is credited."""
     credit = _verified_transfer(body)
     return m.V1AccountTopupVerifyPackPostResponse(**vars(credit)).model_dump(mode="json", exclude_none=True)
 
 
-def _verified_transfer(body: dict[str, t.Any]) -> topups.Credit:
+def _verified_transfer(body: dict[str, t.Any] | None) -> topups.Credit:
+    body = body or {}  # the spec does not mark the body required: no body is no tx_hash
     try:
-        return topups.verify_transfer(current(), account_id(), body["tx_hash"], body.get("signature"))
+        return topups.verify_transfer(current(), account_id(), body.get("tx_hash"), body.get("signature"))
     except quota.UnknownAccount:
         raise invalid_key() from None
 

@@ -14,9 +14,9 @@ from server.settings import current
 REQUEST_PATH = "/v1/approval/request"
 
 
-def post_approval_request(body: dict[str, t.Any]) -> dict[str, t.Any]:
+def post_approval_request(body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
     """Create an approval request and email its link to the account's notification address."""
-    created = approvals.request(current(), account_id(), body, _site_url(REQUEST_PATH))
+    created = approvals.request(current(), account_id(), body or {}, _site_url(REQUEST_PATH))
     return m.V1ApprovalRequestPostResponse(**created).model_dump(mode="json", exclude_none=True)
 
 

@@ -15,9 +15,10 @@ def get_approve_by_approval_id(approval_id: str) -> flask.Response:
     return _html(approvals.page(current(), approval_id))
 
 
-def post_approve_by_approval_id_decide(approval_id: str, body: dict[str, t.Any]) -> flask.Response:
+def post_approve_by_approval_id_decide(approval_id: str, body: dict[str, t.Any] | None = None) -> flask.Response:
     who = approvals.responder(flask.request.remote_addr)
-    return _html(approvals.decide(current(), approval_id, str(body.get("decision", "")), who))
+    decision = (body or {}).get("decision")
+    return _html(approvals.decide(current(), approval_id, decision if isinstance(decision, str) else "", who))
 
 
 def _html(page: approvals.Page) -> flask.Response:

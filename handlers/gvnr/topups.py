@@ -56,14 +56,14 @@ def _balance(account_id: str) -> int:
 
 # ------------------------------------------------------------------ transfers (topup-verify)
 
-def verify_transfer(settings: Settings, account_id: str, tx_hash: str, signature: str | None) -> Credit:
+def verify_transfer(settings: Settings, account_id: str, tx_hash: t.Any, signature: t.Any) -> Credit:
     """Credit the USDC a mined transaction sent to the pay-to address, once per transaction."""
     if not isinstance(tx_hash, str) or not chain.TX_HASH.match(tx_hash):
         raise ApiError(400, "invalid_tx_hash", "tx_hash must be 0x followed by 64 hex characters", retryable=False)
     net = billing.network(settings)
     if not settings.gvnr_rpc_url:
         raise billing.misconfigured("set GVNR_RPC_URL to the JSON-RPC URL of a Base node")
-    if signature is not None and not chain.SIGNATURE.match(signature):
+    if signature is not None and (not isinstance(signature, str) or not chain.SIGNATURE.match(signature)):
         raise chain.invalid_signature()
     tx, chain_id = tx_hash.lower(), net.chain.chain_id
     if Payment.select().where((Payment.chain_id == chain_id) & (Payment.tx_hash == tx)).exists():

@@ -57,3 +57,13 @@ def test_single_api_mode_serves_the_specs_own_paths(make_client, api, path, docu
     # errors outside the API's paths still answer in its envelope
     body = client.get("/no/such/route").json()
     assert body == {"detail": "Not Found"} if api == "lithtrix" else "error" in body
+
+
+@pytest.mark.parametrize("path", ["/gvnr/v1/packs/s%0Af/info", "/gvnr/approve/a%0Ab", "/loup/api/v1/installs%00",
+                                  "/gvnr/v1/approval/check/%7F"])
+def test_paths_with_control_characters_are_not_found_in_the_apis_envelope(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert body.get("error") in ("not_found", "NOT_FOUND") or body.get("code") == "NOT_FOUND"
