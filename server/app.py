@@ -36,6 +36,7 @@ from server.middleware import BodyLimit, NativeAsync, RequestLog, Site, request_
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
 from server.resolver import HandlerResolver
+from server.security import SECURITY_MAP
 from server.settings import Settings, activate
 from storage import all_models, db
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
             ContextMiddleware,
         ],
         validator_map=VALIDATOR_MAP,
+        security_map=SECURITY_MAP,
         uri_parser_class=URIParser31,
         # tokenId -> token_id, from -> from_, id -> id_: handler arguments are plain Python names
         pythonic_params=True,

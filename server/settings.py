@@ -43,7 +43,8 @@ class Settings:
     # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots
     loup_snapshot_dir: str = field(default_factory=lambda: _env("LOUP_SNAPSHOT_DIR", ""))
     # bytes per chunk when streaming a snapshot download (memory stays flat at ~10 chunks)
-    loup_download_chunk_bytes: int = field(default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024))))
+    loup_download_chunk_bytes: int = field(
+        default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024))))
     # fixed rate-limit window, in seconds
     loup_rate_window_seconds: int = field(default_factory=lambda: int(_env("LOUP_RATE_WINDOW_SECONDS", "60")))
     # requests per window per creator key (plat_)
@@ -79,6 +80,11 @@ class Settings:
     # length of that fixed provisioning window, in seconds
     gvnr_account_limit_window_seconds: int = field(
         default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_WINDOW_SECONDS", "3600")))
+    # an approved clearance not reconciled within this many seconds is abandoned (stays charged)
+    gvnr_pending_clearance_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_PENDING_CLEARANCE_TTL_SECONDS", "86400")))
+    # comma-separated Origins (besides this server's own) allowed to call /mcp from a browser
+    gvnr_mcp_allowed_origins: str = field(default_factory=lambda: _env("GVNR_MCP_ALLOWED_ORIGINS", ""))
 
     # ---- payments and approvals
     # EVM chain top-ups are paid on: 8453 (Base mainnet) or 84532 (Base Sepolia)

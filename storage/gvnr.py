@@ -39,7 +39,7 @@ class SpendEnvelope(BaseModel):
     agent_id = peewee.CharField()
     limit_nano = peewee.BigIntegerField()
     spent_nano = peewee.BigIntegerField(default=0)  # may exceed the limit after a reconcile
-    window = peewee.CharField(default="daily")  # daily | session
+    window_type = peewee.CharField(default="daily")  # the spec's `window`: daily | session
     reset_at = peewee.BigIntegerField()  # unix ms of the next reset (informational for session)
 
     class Meta:

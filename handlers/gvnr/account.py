@@ -9,7 +9,7 @@ import typing as t
 import flask
 
 from generated.gvnr import models as m
-from handlers.gvnr import billing, limits, provisioning, quota, topups
+from handlers.gvnr import actions, billing, limits, provisioning, quota, topups
 from handlers.gvnr.keys import account_id, invalid_key
 from server.errors import ApiError
 from server.settings import current
@@ -41,11 +41,7 @@ def post_account() -> tuple[dict[str, t.Any], int, dict[str, str]] | tuple[dict[
 
 
 def get_account_balance() -> dict[str, t.Any]:
-    try:
-        ops = quota.balance(account_id())
-    except quota.UnknownAccount:
-        raise invalid_key() from None  # deleted since its key was verified
-    return m.V1AccountBalanceGetResponse(operations_remaining=ops).model_dump(mode="json")
+    return actions.get_balance(account_id())
 
 
 def post_account_topup_verify(body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
@@ -61,7 +57,7 @@ def post_account_topup_verify_by_pack(pack: str, body: dict[str, t.Any] | None =
 
 
 def _verified_transfer(body: dict[str, t.Any] | None) -> topups.Credit:
-    body = body or {}  # the spec does not mark the body required: no body is no tx_hash
+    body = body or {}
     try:
         return topups.verify_transfer(current(), account_id(), body.get("tx_hash"), body.get("signature"))
     except quota.UnknownAccount:
