@@ -99,9 +99,6 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 class Site:
     """Routes that belong to the server rather than to an API's spec."""
 
@@ -111,10 +108,6 @@ class Site:
         self.combined = combined
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _CONTROL.search(scope["path"]):
-            # No resource of any API is named with control characters; Connexion's router does not
-            # match such a path but Flask's would (then without an operation context: a 500).
-            raise HTTPException(404)
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             response = self.route(scope["path"])
             if response is not None:
@@ -183,6 +176,11 @@ class NativeAsync:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if routing and routing.get("operation_id") is None:
+            # Under an API's mount but no operation matched (e.g. a path parameter holding a
+            # newline, which Werkzeug's router would still match): Flask would run a handler
+            # outside Connexion's operation context. It is a 404.
+            raise HTTPException(404)
         handler = self.handlers.get((routing.get("api_base_path", ""), routing.get("operation_id")))
         if handler is None:
             await self.app(scope, receive, send)

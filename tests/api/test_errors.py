@@ -122,6 +122,12 @@ def test_unknown_route(client, api):
     assert_envelope(api, client.get(f"{base}/definitely/not/here"), 404, codes[api])
 
 
+def test_path_parameter_with_a_newline_is_not_found(client):
+    # Werkzeug's router matches what Connexion's does not; it must not reach a handler.
+    r = client.get("/gvnr/v1/budget/envelope/a%0Ab", headers={"Authorization": "Bearer bg_" + "0" * 32})
+    assert_envelope("gvnr", r, 404, "not_found")
+
+
 @pytest.mark.parametrize("api", ENVELOPES)
 def test_wrong_method(client, api):
     method, path, _ = MISSING_CREDENTIALS[api]
