@@ -247,11 +247,99 @@ def validator_for(schema: dict) -> Draft202012Validator:
 
 
 def violations(instance: t.Any, schema: dict, location: str, prefix: tuple = ()) -> list[Violation]:
+    if _quick_check(schema)(instance):
+        return []
     errors = sorted(validator_for(schema).iter_errors(instance), key=lambda e: list(e.path))
     return [
         Violation(location, prefix + tuple(error.absolute_path), _message(error), str(error.validator))
         for error in errors
     ]
+
+
+# ----------------------------------------------------------------- quick acceptance
+#
+# jsonschema walks a small body in tens of microseconds; the common shapes (flat objects of
+# strings, numbers and booleans with bounds, enums, required) are checked here in a few. The
+# quick check only ever *accepts*: anything it does not fully understand, and every instance
+# it does not accept, goes through jsonschema, which alone produces violations.
+
+Check = t.Callable[[t.Any], bool]
+_NOT_SURE: Check = lambda instance: False  # noqa: E731 - the "ask jsonschema" check
+_IGNORED = {"description", "title", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment"}
+_SCALARS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v == v,
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+_LENGTHS = {"minLength", "maxLength"}
+_RANGES = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+_NUMERIC = {"integer", "number"}
+_quick: dict[int, tuple[dict, Check]] = {}
+
+
+def _quick_check(schema: dict) -> Check:
+    hit = _quick.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, _compile_quick(schema) or _NOT_SURE)
+        _quick[id(schema)] = hit
+    return hit[1]
+
+
+def _compile_quick(schema: t.Any) -> Check | None:
+    """A check for `schema`, or None when it uses anything beyond the simple keywords."""
+    if not isinstance(schema, dict):
+        return None
+    keys = set(schema) - _IGNORED
+    kind = schema.get("type")
+    if kind == "object":
+        if keys - {"type", "properties", "required", "additionalProperties"}:
+            return None
+        if schema.get("additionalProperties", True) is not True:
+            return None
+        props = {}
+        for name, sub in schema.get("properties", {}).items():
+            props[name] = _compile_quick(sub)
+            if props[name] is None:
+                return None
+        required = tuple(schema.get("required", ()))
+
+        def check_object(v: t.Any) -> bool:
+            if not isinstance(v, dict) or any(r not in v for r in required):
+                return False
+            return all(check(v[name]) for name, check in props.items() if name in v)
+
+        return check_object
+    if not isinstance(kind, str) or kind not in _SCALARS:
+        return None
+    allowed = {"type", "enum", "const"} | (_LENGTHS if kind == "string" else _RANGES if kind in _NUMERIC else set())
+    if keys - allowed:
+        return None
+    is_type = _SCALARS[kind]
+    bounds = [(k, schema[k]) for k in sorted(_LENGTHS | _RANGES) if k in schema]
+    if any(isinstance(b, bool) or not isinstance(b, int | float) for _, b in bounds):
+        return None
+    choices = schema.get("enum")
+    if choices is not None and (not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)):
+        return None  # enum equality has JSON semantics (1 == 1.0 == True in Python): strings only
+    const = schema.get("const", _IGNORED)
+    if const is not _IGNORED and not isinstance(const, str):
+        return None
+
+    def check_scalar(v: t.Any) -> bool:
+        if not is_type(v):
+            return False
+        for key, bound in bounds:
+            if key == "minLength" and len(v) < bound or key == "maxLength" and len(v) > bound:
+                return False
+            if key == "minimum" and v < bound or key == "maximum" and v > bound:
+                return False
+            if key == "exclusiveMinimum" and v <= bound or key == "exclusiveMaximum" and v >= bound:
+                return False
+        return (choices is None or v in choices) and (const is _IGNORED or v == const)
+
+    return check_scalar
 
 
 def _message(error: ValidationError) -> str:

@@ -122,25 +122,26 @@ def test_tenants_are_isolated(api, account, other):
     assert api.get(f"{ENV}/shared-name", headers=account.headers).json()["limit_usd"] == 1
 
 
-@pytest.mark.parametrize(("url", "method", "body"), [
-    (ENV, "put", {"agent_id": "a", "limit_usd": 0}),
-    (ENV, "put", {"agent_id": "a", "limit_usd": 1_000_001}),
-    (ENV, "put", {"agent_id": "a" * 129, "limit_usd": 1}),
-    (ENV, "put", {"agent_id": "a", "limit_usd": 1, "window": "weekly"}),
-    (ENV, "put", {"limit_usd": 1}),
-    (CLEAR, "post", {"agent_id": "a", "model": "gpt-4o", "estimated_tokens": 0}),
-    (CLEAR, "post", {"agent_id": "a", "model": "gpt-4o", "estimated_tokens": 1.5}),
-    (CLEAR, "post", {"agent_id": "a", "model": "gpt-4o"}),
-    (CLEAR, "post", None),
-    (RECONCILE, "post", {"agent_id": "a", "actual_input_tokens": -1, "actual_output_tokens": 0}),
-    (RECONCILE, "post", {"agent_id": "a", "actual_input_tokens": 1}),
+@pytest.mark.parametrize(("url", "method", "body", "required"), [
+    (ENV, "put", {"agent_id": "a", "limit_usd": 0}, None),
+    (ENV, "put", {"agent_id": "a", "limit_usd": 1_000_001}, None),
+    (ENV, "put", {"agent_id": "a" * 129, "limit_usd": 1}, None),
+    (ENV, "put", {"agent_id": "a", "limit_usd": 1, "window": "weekly"}, None),
+    (ENV, "put", {"limit_usd": 1}, ["agent_id"]),
+    (CLEAR, "post", {"agent_id": "a", "model": "gpt-4o", "estimated_tokens": 0}, None),
+    (CLEAR, "post", {"agent_id": "a", "model": "gpt-4o", "estimated_tokens": 1.5}, None),
+    (CLEAR, "post", {"agent_id": "a", "model": "gpt-4o"}, ["estimated_tokens"]),
+    (CLEAR, "post", None, None),
+    (RECONCILE, "post", {"agent_id": "a", "actual_input_tokens": -1, "actual_output_tokens": 0}, None),
+    (RECONCILE, "post", {"agent_id": "a", "actual_input_tokens": 1}, ["actual_output_tokens"]),
 ])
-def test_invalid_params(api, account, url, method, body):
+def test_invalid_params(api, account, url, method, body, required):
     kwargs = {"json": body} if body is not None else {}
     r = getattr(api, method)(url, headers=account.headers, **kwargs)
     assert r.status_code == 400 and r.json()["error"] == "invalid_params", r.text
-    if body is None or any(k not in body for k in ("agent_id",)):
-        assert r.json()["required"]
+    assert r.json().get("required") == required
+    if body is None:
+        assert "required" in r.json()["hint"]
 
 
 def test_requires_a_key(api):
