@@ -44,6 +44,13 @@ import peewee
 from storage import db
 
 Job = t.Callable[..., t.Any]
+
+
+class Conn(t.Protocol):
+    """What a job may use: sqlite3.Connection.execute (or its Peewee stand-in)."""
+
+    def execute(self, sql: str, parameters: t.Any = ..., /) -> t.Any: ...
+
 MAX_BATCH = 256
 BUSY_TIMEOUT_S = 5.0  # how long a batch may wait for another process's write lock
 _RETRY_FIRST_S, _RETRY_MAX_S = 0.0002, 0.002
@@ -73,6 +80,8 @@ def _run_batch(conn: sqlite3.Connection, batch: list[tuple[t.Any, Job, tuple]]) 
     """Run jobs in the open transaction, each in a savepoint; COMMIT. (future, ok, value) each."""
     outcomes = []
     for future, fn, args in batch:
+        if future is not None and future.done():  # its caller was cancelled before it ran: skip it
+            continue
         conn.execute("SAVEPOINT job")
         try:
             outcomes.append((future, True, fn(conn, *args)))
@@ -175,7 +184,7 @@ class _LoopWriter:
             else:
                 self.scheduled = False
         for future, ok, value in outcomes:
-            if future.done():  # the caller went away (cancelled): its job still committed
+            if future.done():  # cancelled while the batch ran: the job did commit
                 continue
             if ok:
                 future.set_result(value)

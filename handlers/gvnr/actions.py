@@ -37,17 +37,10 @@ def _pending_ttl_ms() -> int:
 
 def get_balance(account: str) -> Body:
     try:
-        ops = store.read(_ops, account)
+        ops = quota.balance(account)
     except quota.UnknownAccount:
         raise keys.invalid_key() from None  # deleted since its key was verified
     return _dump(m.V1AccountBalanceGetResponse(operations_remaining=ops))
-
-
-def _ops(conn, account: str) -> int:
-    row = conn.execute("SELECT ops_remaining FROM gvnr_account WHERE id = ?", (account,)).fetchone()
-    if row is None:
-        raise quota.UnknownAccount(account)
-    return row[0]
 
 
 # ------------------------------------------------------------------ spend envelopes

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.gvnr.spend import now_ms
+from storage.writer import Conn
 
 DEFAULT_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 30 * 86_400
@@ -33,7 +34,8 @@ _EXPIRES = 'SELECT expires_at FROM gvnr_idempotency_key WHERE account_id = :acco
 _PURGE = "DELETE FROM gvnr_idempotency_key WHERE expires_at <= :now"
 
 
-def check(conn, account: str, key: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, now: int | None = None) -> KeyCheck:
+def check(conn: Conn, account: str, key: str, ttl_seconds: int = DEFAULT_TTL_SECONDS,
+          now: int | None = None) -> KeyCheck:
     """Check-and-set `key`. A replay reports the time left on the stored key (not extended)."""
     now = now_ms() if now is None else now
     params = {"account": account, "key": key, "now": now, "expires": now + ttl_seconds * 1000}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.gvnr.spend import now_ms
+from storage.writer import Conn
 
 WINDOW_MS = 60_000
 
@@ -50,7 +51,7 @@ def _key(account: str, agent_id: str, provider: str, model: str) -> dict:
     return {"account": account, "agent": agent_id, "provider": provider, "model": model}
 
 
-def set_envelope(conn, account: str, agent_id: str, provider: str, model: str, rpm: int,
+def set_envelope(conn: Conn, account: str, agent_id: str, provider: str, model: str, rpm: int,
                  now: int | None = None) -> None:
     """Create or replace an envelope; either way a fresh window opens now (count 0)."""
     conn.execute(_UPSERT, {**_key(account, agent_id, provider, model), "rpm": rpm,
@@ -60,7 +61,7 @@ def set_envelope(conn, account: str, agent_id: str, provider: str, model: str, r
 _SELECT = f"SELECT requests_per_minute, requests_in_window, window_start FROM gvnr_rate_envelope WHERE {_KEY}"
 
 
-def get_envelope(conn, account: str, agent_id: str, provider: str, model: str,
+def get_envelope(conn: Conn, account: str, agent_id: str, provider: str, model: str,
                  now: int | None = None) -> RateState:
     """The envelope's state; a window that has ended shows 0 requests (the next one opens on use)."""
     row = conn.execute(_SELECT, _key(account, agent_id, provider, model)).fetchone()
@@ -75,7 +76,7 @@ def get_envelope(conn, account: str, agent_id: str, provider: str, model: str,
 _DELETE = f"DELETE FROM gvnr_rate_envelope WHERE {_KEY} RETURNING agent_id"
 
 
-def delete_envelope(conn, account: str, agent_id: str, provider: str, model: str) -> None:
+def delete_envelope(conn: Conn, account: str, agent_id: str, provider: str, model: str) -> None:
     if conn.execute(_DELETE, _key(account, agent_id, provider, model)).fetchone() is None:
         raise NoRateEnvelope(agent_id)
 
@@ -91,7 +92,7 @@ _COUNT = (
 _WINDOW = f"SELECT window_start FROM gvnr_rate_envelope WHERE {_KEY}"
 
 
-def check(conn, account: str, agent_id: str, provider: str, model: str, now: int | None = None) -> RateDecision:
+def check(conn: Conn, account: str, agent_id: str, provider: str, model: str, now: int | None = None) -> RateDecision:
     """Count one request if the current window has room."""
     params = {**_key(account, agent_id, provider, model), "now": now_ms() if now is None else now}
     counted = conn.execute(_COUNT, params).fetchone()

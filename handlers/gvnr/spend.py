@@ -21,13 +21,12 @@ import time
 from dataclasses import dataclass
 
 from handlers.gvnr.pricing import Price
-from storage.writer import Rollback
+from storage.writer import Conn, Rollback
 
 DAY_MS = 86_400_000
 # Amounts are clamped into SQLite's 64-bit integers; nothing real comes near (1e6 USD is
 # 1e15 nano-USD), but token counts in a request are unbounded integers.
 CAP = 2**61
-WINDOWS = ("daily", "session")
 
 
 def now_ms() -> int:
@@ -105,14 +104,14 @@ _UPSERT = (
 )
 
 
-def set_envelope(conn, account: str, agent_id: str, limit_nano: int, window: str, now: int | None = None) -> None:
+def set_envelope(conn: Conn, account: str, agent_id: str, limit_nano: int, window: str, now: int | None = None) -> None:
     """Create, or update the limit and window of, an envelope (an update keeps spend and reset)."""
     now = now_ms() if now is None else now
     conn.execute(_UPSERT, {"account": account, "agent": agent_id, "limit": limit_nano, "window": window,
                            "reset_at": next_midnight(now)})
 
 
-def get_envelope(conn, account: str, agent_id: str, now: int | None = None) -> Envelope:
+def get_envelope(conn: Conn, account: str, agent_id: str, now: int | None = None) -> Envelope:
     row = conn.execute(_SELECT, {"account": account, "agent": agent_id}).fetchone()
     if row is None:
         raise NoEnvelope(agent_id)
@@ -123,7 +122,7 @@ _DELETE_PENDING = "DELETE FROM gvnr_clearance WHERE account_id = :account AND ag
 _DELETE = "DELETE FROM gvnr_spend_envelope WHERE account_id = :account AND agent_id = :agent RETURNING agent_id"
 
 
-def delete_envelope(conn, account: str, agent_id: str) -> None:
+def delete_envelope(conn: Conn, account: str, agent_id: str) -> None:
     """Delete an envelope and its pending clearances."""
     params = {"account": account, "agent": agent_id}
     if conn.execute(_DELETE, params).fetchone() is None:
@@ -152,7 +151,7 @@ _PURGE = "DELETE FROM gvnr_clearance WHERE cleared_at < :before"
 PURGE_EVERY = 1024  # clearances between two purges of abandoned ones
 
 
-def clear(conn, account: str, agent_id: str, model: str, price: Price, tokens: int,
+def clear(conn: Conn, account: str, agent_id: str, model: str, price: Price, tokens: int,
           pending_ttl_ms: int, now: int | None = None) -> Clearance:
     """Approve (take one operation, reserve the estimate, record it pending) or deny."""
     now = now_ms() if now is None else now
@@ -191,7 +190,7 @@ _CORRECT = (
 _OPS = "SELECT ops_remaining FROM gvnr_account WHERE id = :account"
 
 
-def reconcile(conn, account: str, agent_id: str, input_tokens: int, output_tokens: int,
+def reconcile(conn: Conn, account: str, agent_id: str, input_tokens: int, output_tokens: int,
               pending_ttl_ms: int, now: int | None = None) -> Reconciled:
     """Settle the agent's oldest pending clearance with the call's actual token counts.
 

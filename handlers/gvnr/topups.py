@@ -11,6 +11,7 @@ by its EIP-3009 payer and nonce) so that concurrent submissions of one payment s
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 import typing as t
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ import peewee
 from handlers.gvnr import billing, chain, quota, x402pay
 from server.errors import ApiError
 from server.settings import Settings
-from storage import db
+from storage import db, writer
 from storage.gvnr import Payment
+from storage.writer import Conn
 
 log = logging.getLogger("pentapi.gvnr.topups")
 
@@ -38,16 +40,24 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_INSERT = ("INSERT INTO gvnr_payment (key, account_id, method, chain_id, tx_hash, state, units, ops, claimed_at, "
+           "credited_at) VALUES (:key, :account_id, :method, :chain_id, :tx_hash, :state, :units, :ops, :claimed_at, "
+           ":credited_at)")
+_MARK = ("UPDATE gvnr_payment SET state = 'credited', tx_hash = ?, credited_at = ? "
+         "WHERE key = ? AND state = 'pending'")
+# A replay's insert (or mark) fails on the ledger's unique keys: sqlite3's error from the writer's
+# own connection, Peewee's on other databases.
+_DUPLICATE = (sqlite3.IntegrityError, peewee.IntegrityError)
+
+
+def _record_job(conn: Conn, row: dict[str, t.Any], account_id: str, ops: int) -> int:
+    conn.execute(_INSERT, row)
+    return quota.credit_in(conn, account_id, ops)
+
+
 def _record(row: dict[str, t.Any], account_id: str, ops: int) -> int:
-    """Insert the ledger row and credit `ops` in one transaction; IntegrityError on a replay."""
-    insert = Payment.insert(**row)
-    credit = quota.credit_query(account_id, ops)
-    with db.write():
-        insert.execute()
-        credited = next(iter(credit.execute()), None)
-        if credited is None:  # the account vanished after authentication: roll the row back
-            raise quota.UnknownAccount(account_id)
-    return credited.ops_remaining
+    """Insert the ledger row and credit `ops` in one writer job; a replay raises IntegrityError."""
+    return writer.call(_record_job, row, account_id, ops)
 
 
 def _balance(account_id: str) -> int:
@@ -99,7 +109,7 @@ def verify_transfer(settings: Settings, account_id: str, tx_hash: t.Any, signatu
                tx_hash=tx, state="credited", units=got.units, ops=ops, claimed_at=now, credited_at=now)
     try:
         remaining = _record(row, account_id, ops)
-    except peewee.IntegrityError:  # a concurrent replay (any worker process) credited it first
+    except _DUPLICATE:  # a concurrent replay (any worker process) credited it first
         return Credit(_balance(account_id), already_credited=True)
     return Credit(remaining, ops, billing.usd_of(got.units))
 
@@ -195,21 +205,19 @@ def _release(key: str) -> None:
         query.execute()
 
 
+def _settle_job(conn: Conn, key: str, account_id: str, tx: str, ops: int) -> int | None:
+    if conn.execute(_MARK, (tx, _now_ms(), key)).rowcount != 1:
+        raise writer.Rollback(None)  # the claim is gone: nothing to credit
+    return quota.credit_in(conn, account_id, ops)
+
+
 def _settle_credit(key: str, account_id: str, chain_id: int, tx: str, ops: int) -> int | None:
-    """Mark the claim credited with its settlement tx and credit, in one transaction."""
-    mark = (Payment.update(state="credited", tx_hash=tx, credited_at=_now_ms())
-            .where((Payment.key == key) & (Payment.state == "pending")))
-    credit = quota.credit_query(account_id, ops)
+    """Mark the claim credited with its settlement tx and credit, in one writer job; None when
+    the settlement tx was already credited (through topup-verify) or the claim was lost."""
     try:
-        with db.write():
-            if mark.execute() != 1:
-                raise peewee.IntegrityError("claim lost")
-            credited = next(iter(credit.execute()), None)
-            if credited is None:
-                raise quota.UnknownAccount(account_id)
-    except peewee.IntegrityError:
+        return writer.call(_settle_job, key, account_id, tx, ops)
+    except _DUPLICATE:
         return None
-    return credited.ops_remaining
 
 
 def _replay(key: str, account_id: str, gate: x402pay.Gate, quote: t.Callable[[str], Paid]) -> Paid:

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -36,8 +37,6 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
-    import tempfile
-
     data_dir = Path(tempfile.mkdtemp(prefix="bench-gvnr-"))
     key = _admin(data_dir, "account", "create", "--ops", str(10**12))["api_key"]
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -57,7 +56,8 @@ def main() -> None:
                  headers=headers),
         ], connections=args.connections, duration=args.duration,
             notes="2 gunicorn workers each; wrk -t2 -c32; pentapi with response validation off (production "
-                  "default); every clear approved and written; bare runs the same SQL per request")
+                  "default); every clear approved and written; bare runs the same SQL per request; load average "
+                  f"at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
 
 
 if __name__ == "__main__":

@@ -123,3 +123,14 @@ def test_synchronous_call_and_read(path):
 
     assert writer.call(give_back) == "no"
     assert writer.read(lambda c: c.execute("SELECT n FROM t").fetchone()[0]) == 1
+
+
+def test_a_job_cancelled_before_it_runs_is_skipped(path):
+    async def main():
+        cancelled = asyncio.ensure_future(writer.run(bump, 100))
+        await asyncio.sleep(0)  # queued, the flush is scheduled but has not run
+        cancelled.cancel()
+        return await writer.run(bump)
+
+    assert asyncio.run(main()) == 1
+    assert value(path) == 1

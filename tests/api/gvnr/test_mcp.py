@@ -182,3 +182,29 @@ def test_mcp_requires_a_key(api):
     assert r.status_code == 401 and r.json()["error"] == "missing_api_key"
     r = api.post(f"{P}/mcp?api_key=bg_{'0' * 32}", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert r.status_code == 401 and r.json()["error"] == "invalid_api_key"
+
+
+def test_a_tool_added_to_the_table_is_listed_validated_and_called(api, account, monkeypatch):
+    from handlers.gvnr import mcp_tools
+
+    seen = []
+
+    async def check(call):
+        seen.append(call)
+        return {"approval_id": call.arguments["approval_id"], "decision": "pending", "agent_id": "a",
+                "action_summary": "deploy", "created_at": 1, "expires_at": 2}
+
+    extra = mcp_tools.Tool("check_approval", "getApprovalCheckByApprovalId", check, "Poll an approval", read_only=True)
+    monkeypatch.setattr(mcp_tools, "TOOLS", [*mcp_tools.TOOLS, extra])
+
+    async def script(client):
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        ok = await client.call_tool("check_approval", {"approval_id": "abc"})
+        missing = await client.call_tool("check_approval", {})
+        return listed, ok, missing
+
+    listed, ok, missing = run(api, account.key, script)
+    assert listed["check_approval"].input_schema["required"] == ["approval_id"]
+    assert body(ok)["approval_id"] == "abc" and ok.structured_content == body(ok)
+    assert missing.is_error and body(missing)["required"] == ["approval_id"]
+    assert seen[0].account_id == account.id and seen[0].base_url == "http://testserver/gvnr"
