@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import re
+import sys
 import typing as t
 from functools import partial
 
@@ -42,6 +43,7 @@ from server.settings import Settings, activate
 from storage import all_models, db
 
 log = logging.getLogger("pentapi")
+RECURSION_LIMIT = 1000  # CPython's default: deep enough for any handler, shallow enough for the C stack
 
 
 class _AnyPath(PathConvertor):
@@ -98,6 +100,10 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
         app.add_error_handler(kind, render)
     for api_def in selected:
         _add_api(app, api_def, combined, async_handlers)
+    # The handlers are imported now. py_ecc (pulled in by eth_account, for Gvnr's x402) raises
+    # the interpreter's recursion limit to 100,000 on import; with that, a deeply nested JSON
+    # body overflows the C stack and kills the worker instead of raising RecursionError (a 400).
+    sys.setrecursionlimit(RECURSION_LIMIT)
 
     flask_app = app.app
     # One connection per request, closed on every path (teardown runs after errors too).

@@ -241,38 +241,60 @@ _GVNR_CODES = {
 
 
 # Validation codes the service answers for particular operations instead of invalid_params:
-# operationId -> {body field: code}, checked in order, the first field with a violation wins;
-# "*" matches any violation of that operation's input.
-GVNR_FIELD_CODES: dict[str, dict[str, str]] = {
+# operationId -> {field: code}, checked in order, the first field with a violation wins. A field
+# is a body property or a path/query parameter, optionally narrowed to one JSON Schema keyword
+# ("usd:minimum"); "*" matches any violation of that operation's input. A code may come with
+# extra envelope fields: (code, {"valid": [...]}).
+_PACKS = {"valid": ["starter", "growth", "studio"]}
+_CHANNELS = {"valid_channels": ["email", "telegram", "sms"]}
+GVNR_FIELD_CODES: dict[str, dict[str, str | tuple[str, dict[str, t.Any]]]] = {
     "postAccountNotificationEmail": {"*": "invalid_email"},
+    "postApprovalRequest": {
+        "agent_id": ("invalid_agent_id", {"hint": "agent_id: 1..128 chars"}),
+        "action_summary": ("invalid_action_summary", {"hint": "action_summary: 1..280 chars"}),
+        "ttl_seconds": ("invalid_ttl_seconds", {"hint": "ttl_seconds: integer 1..604800"}),
+        "channels": ("invalid_channels", _CHANNELS),
+    },
+    "getPacksByPackInfo": {"pack": ("invalid_pack", _PACKS)},
+    "postAccountTopupVerify": {"tx_hash": "invalid_tx_hash", "signature": "invalid_signature"},
+    "postAccountTopupVerifyByPack": {"tx_hash": "invalid_tx_hash", "signature": "invalid_signature"},
+    "postAccountTopupByPack": {"pack": ("invalid_pack", _PACKS)},
+    "postAccountTopup": {
+        "usd:minimum": ("below_minimum", {"hint": "usd: at least 1 (dollars)"}),
+        "usd:maximum": ("above_maximum", {"hint": "usd: at most 100 (dollars)"}),
+        "usd": ("invalid_amount", {"hint": "usd: one number of dollars, 1..100"}),
+    },
 }
 
 
-def _gvnr_field_code(failure: Failure) -> str | None:
+def _gvnr_field_code(failure: Failure) -> tuple[str, dict[str, t.Any]] | None:
     fields = GVNR_FIELD_CODES.get(failure.operation or "")
     if failure.kind != E.VALIDATION or not fields:
         return None
     named: set[str] = set()
     for v in failure.violations:
-        if v.path and v.location == "body":
-            named.add(str(v.path[0]))
+        if v.path and v.location in ("body", "query", "path"):
+            named.update({str(v.path[0]), f"{v.path[0]}:{v.keyword}"})
         named.update(_required_fields(Failure(E.VALIDATION, 400, "", violations=[v])))
     for field_name, code in fields.items():
         if field_name == "*" or field_name in named:
-            return code
+            return (code, {}) if isinstance(code, str) else code
     return None
 
 
 def gvnr(failure: Failure) -> Rendered:
     status = _status(failure, 400)
+    field_code = None if failure.code else _gvnr_field_code(failure)
     body: dict[str, t.Any] = {
-        "error": failure.code or _gvnr_field_code(failure) or _GVNR_CODES[failure.kind],
+        "error": failure.code or (field_code[0] if field_code else _GVNR_CODES[failure.kind]),
         "retryable": status == 429 or (status >= 500 and status != 501),  # 501: retrying cannot help
         "hint": failure.message,
     }
     required = _required_fields(failure)
     if required:
         body["required"] = required
+    if field_code:
+        body.update(field_code[1])
     body.update(failure.extra)
     return status, body, failure.headers
 

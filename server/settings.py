@@ -148,6 +148,44 @@ class Settings:
     # comma-separated Origins (besides this server's own) allowed to call /mcp from a browser
     gvnr_mcp_allowed_origins: str = field(default_factory=lambda: _env("GVNR_MCP_ALLOWED_ORIGINS", ""))
 
+    # ---- payments and approvals
+    # EVM chain top-ups are paid on: 8453 (Base mainnet) or 84532 (Base Sepolia)
+    gvnr_chain_id: int = field(default_factory=lambda: int(_env("GVNR_CHAIN_ID", "8453")))
+    # address USDC top-ups are paid to; empty means top-ups answer misconfigured_network
+    gvnr_payto_address: str = field(default_factory=lambda: _env("GVNR_PAYTO_ADDRESS", ""))
+    # JSON-RPC URL of a node of that chain (topup-verify); empty means misconfigured_network
+    gvnr_rpc_url: str = field(default_factory=lambda: _env("GVNR_RPC_URL", ""))
+    # seconds one JSON-RPC call may take
+    gvnr_rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("GVNR_RPC_TIMEOUT_SECONDS", "10")))
+    # topup-verify requires an EIP-191 signature by the sending wallet (stops claims of others' transfers)
+    gvnr_topup_require_signature: bool = field(default_factory=lambda: _flag("GVNR_TOPUP_REQUIRE_SIGNATURE", True))
+    # x402 facilitator (POST /verify, /settle); empty: 402 quotes only, payments answer misconfigured_network
+    gvnr_x402_facilitator_url: str = field(default_factory=lambda: _env("GVNR_X402_FACILITATOR_URL", ""))
+    # bearer token sent to the facilitator, if it wants one
+    gvnr_x402_facilitator_token: str = field(default_factory=lambda: _env("GVNR_X402_FACILITATOR_TOKEN", ""))
+    # seconds a signed x402 payment stays valid (maxTimeoutSeconds of the quote)
+    gvnr_x402_max_timeout_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_X402_MAX_TIMEOUT_SECONDS", "300")))
+    # seconds one facilitator call may take (settlement waits for the chain)
+    gvnr_x402_timeout_seconds: float = field(default_factory=lambda: float(_env("GVNR_X402_TIMEOUT_SECONDS", "30")))
+    # approval requests one account may make per minute
+    gvnr_approval_limit_per_minute: int = field(
+        default_factory=lambda: int(_env("GVNR_APPROVAL_LIMIT_PER_MINUTE", "30")))
+    # seconds an approval stays readable (check shows timeout) after it expires; then 404
+    gvnr_approval_grace_seconds: int = field(default_factory=lambda: int(_env("GVNR_APPROVAL_GRACE_SECONDS", "86400")))
+    # SMTP server for approval emails; empty means status skipped_no_key (the link is logged)
+    gvnr_smtp_host: str = field(default_factory=lambda: _env("GVNR_SMTP_HOST", ""))
+    gvnr_smtp_port: int = field(default_factory=lambda: int(_env("GVNR_SMTP_PORT", "587")))
+    # starttls (port 587), ssl (implicit TLS, port 465) or none (local relays, tests)
+    gvnr_smtp_security: str = field(default_factory=lambda: _env("GVNR_SMTP_SECURITY", "starttls"))
+    # SMTP AUTH credentials; empty username means no AUTH
+    gvnr_smtp_username: str = field(default_factory=lambda: _env("GVNR_SMTP_USERNAME", ""))
+    gvnr_smtp_password: str = field(default_factory=lambda: _env("GVNR_SMTP_PASSWORD", ""))
+    # From: of approval emails
+    gvnr_smtp_from: str = field(default_factory=lambda: _env("GVNR_SMTP_FROM", "Gvnr approvals <approvals@localhost>"))
+    # seconds the SMTP conversation may take before the notification is reported failed
+    gvnr_smtp_timeout_seconds: float = field(default_factory=lambda: float(_env("GVNR_SMTP_TIMEOUT_SECONDS", "10")))
+
     # ---------------------------------------------------------------- end of API sections
 
     @property

@@ -114,3 +114,52 @@ class LimitWindow(BaseModel):
 
 
 MODELS = [Account, SpendEnvelope, Clearance, RateEnvelope, IdempotencyKey, LimitWindow]
+
+
+# ---------------------------------------------------------------- payments and approvals
+
+class Payment(BaseModel):
+    """The credit-once ledger of top-ups. `key` names the payment (a transfer by its tx hash,
+    an x402 payment by its EIP-3009 payer and nonce) and the unique (chain_id, tx_hash) index
+    stops any transaction from crediting twice, whichever door it comes through. Rows are never
+    deleted, and hold the account id as plain text so they outlive the account."""
+
+    created_at = _created()
+    key = peewee.CharField(primary_key=True)  # transfer:<chain>:<tx> | x402:<chain>:<payer>:<nonce>
+    account_id = peewee.CharField()
+    method = peewee.CharField()  # transfer | x402
+    chain_id = peewee.IntegerField()
+    tx_hash = peewee.CharField(null=True)  # lower-case; an x402 payment's settlement, once settled
+    state = peewee.CharField(default="credited")  # pending (x402 payment being settled) | credited
+    units = peewee.BigIntegerField()  # USDC base units received (transfer) or paid (x402)
+    ops = peewee.BigIntegerField()  # governance operations credited
+    claimed_at = peewee.BigIntegerField()  # unix ms the row was written (or a stale claim taken over)
+    credited_at = peewee.BigIntegerField(null=True)  # unix ms
+
+    class Meta:
+        table_name = "gvnr_payment"
+        indexes = ((("chain_id", "tx_hash"), True),)
+
+
+class Approval(BaseModel):
+    """A human approval request; decided once, by a conditional UPDATE on `decision`."""
+
+    created_at = _created()
+    id = peewee.CharField(primary_key=True)  # 16 random bytes, base64url: 22 characters
+    account = peewee.ForeignKeyField(Account, on_delete="CASCADE")
+    agent_id = peewee.CharField()
+    action_summary = peewee.TextField()
+    channels = peewee.CharField()  # space separated
+    requested_at = peewee.BigIntegerField()  # unix ms
+    expires_at = peewee.BigIntegerField()  # unix ms; after it a pending request reads as timeout
+    decision = peewee.CharField(default="pending")  # pending | approved | denied
+    responder = peewee.CharField(null=True)
+    decided_at = peewee.BigIntegerField(null=True)  # unix ms
+    email_status = peewee.CharField(null=True)  # sent | failed | skipped_no_key | no_address
+
+    class Meta:
+        table_name = "gvnr_approval"
+        indexes = ((("expires_at",), False),)  # purging requests past their grace period
+
+
+MODELS += [Payment, Approval]

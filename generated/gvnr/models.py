@@ -79,9 +79,17 @@ class V1AccountTopupVerifyPostRequest(BaseModel):
     tx_hash: Annotated[
         str,
         Field(
-            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)'
+            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)',
+            pattern='^0x[0-9a-fA-F]{64}$',
         ),
     ]
+    signature: Annotated[
+        str | None,
+        Field(
+            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.',
+            pattern='^0x[0-9a-fA-F]{130}$',
+        ),
+    ] = None
 
 
 class V1AccountTopupVerifyPostResponse(BaseModel):
@@ -107,9 +115,17 @@ class V1AccountTopupVerifyPackPostRequest(BaseModel):
     tx_hash: Annotated[
         str,
         Field(
-            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)'
+            description='Base mainnet USDC transaction hash (0x-prefixed, 64 hex chars)',
+            pattern='^0x[0-9a-fA-F]{64}$',
         ),
     ]
+    signature: Annotated[
+        str | None,
+        Field(
+            description='EIP-191 personal_sign (0x + 130 hex) by the wallet that sent the USDC, over the four lines "gvnr.dev top-up authorization", "account: <account_id>", "tx: <lowercase tx_hash>", "chain: <chain id>" joined with \\n. Required unless the server disables it: it stops anyone from claiming someone else\'s transfer.',
+            pattern='^0x[0-9a-fA-F]{130}$',
+        ),
+    ] = None
 
 
 class V1AccountTopupVerifyPackPostResponse(BaseModel):
@@ -371,12 +387,13 @@ class Channel(StrEnum):
 
 
 class V1ApprovalRequestPostRequest(BaseModel):
-    agent_id: Annotated[str, Field(max_length=128)]
+    agent_id: Annotated[str, Field(max_length=128, min_length=1)]
     action_summary: Annotated[
         str,
         Field(
             description='Human-readable description of what needs approval',
             max_length=280,
+            min_length=1,
         ),
     ]
     ttl_seconds: Annotated[
@@ -390,7 +407,8 @@ class V1ApprovalRequestPostRequest(BaseModel):
     channels: Annotated[
         list[Channel] | None,
         Field(
-            description='Notification channels (default ["email"]; telegram/sms accepted in schema but rejected with channel_not_implemented in V1)'
+            description='Notification channels (default ["email"]; telegram/sms accepted in schema but rejected with channel_not_implemented in V1)',
+            min_length=1,
         ),
     ] = None
 
@@ -557,6 +575,10 @@ class V1PacksPackInfoGetResponse(BaseModel):
             description='Address to send USDC to; pair with POST /v1/account/topup-verify/{pack}'
         ),
     ]
+    ops: Annotated[
+        int | None,
+        Field(description='Governance operations the pack credits (amount_usd x 1000)'),
+    ] = None
 
 
 class McpPostResponse(BaseModel):

@@ -9,10 +9,9 @@ import typing as t
 import flask
 
 from generated.gvnr import models as m
-from handlers.gvnr import actions, limits, provisioning
-from handlers.gvnr.keys import account_id
+from handlers.gvnr import actions, billing, limits, provisioning, quota, topups
+from handlers.gvnr.keys import account_id, invalid_key
 from server.errors import ApiError
-from server.scaffold import scaffold
 from server.settings import current
 from storage import db
 from storage.gvnr import Account
@@ -45,14 +44,24 @@ def get_account_balance() -> dict[str, t.Any]:
     return actions.get_balance(account_id())
 
 
-@scaffold("postAccountTopupVerify")
-def post_account_topup_verify(**kwargs):
-    """POST /v1/account/topup-verify (scaffolded by `pentapi generate`: answers 501 until written)."""
+def post_account_topup_verify(body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """Credit a USDC transfer to the pay-to address, verified on-chain, once per transaction."""
+    credit = _verified_transfer(body)
+    return m.V1AccountTopupVerifyPostResponse(**vars(credit)).model_dump(mode="json", exclude_none=True)
 
 
-@scaffold("postAccountTopupVerifyByPack")
-def post_account_topup_verify_by_pack(**kwargs):
-    """POST /v1/account/topup-verify/{pack} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def post_account_topup_verify_by_pack(pack: str, body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """The back-compat alias: the pack segment is ignored; what arrived on-chain is credited."""
+    credit = _verified_transfer(body)
+    return m.V1AccountTopupVerifyPackPostResponse(**vars(credit)).model_dump(mode="json", exclude_none=True)
+
+
+def _verified_transfer(body: dict[str, t.Any] | None) -> topups.Credit:
+    body = body or {}
+    try:
+        return topups.verify_transfer(current(), account_id(), body.get("tx_hash"), body.get("signature"))
+    except quota.UnknownAccount:
+        raise invalid_key() from None
 
 
 def get_account_notification_email() -> dict[str, t.Any]:
@@ -82,11 +91,39 @@ def _set_email(email: str | None) -> None:
         query.execute()
 
 
-@scaffold("postAccountTopup")
-def post_account_topup(**kwargs):
-    """POST /v1/account/topup (scaffolded by `pentapi generate`: answers 501 until written)."""
+def post_account_topup(usd: float) -> tuple[dict[str, t.Any], int, dict[str, str]]:
+    """x402 pay-as-you-go: 402 with the quote for `usd` (whole cents), or credit its payment once."""
+    amount = billing.whole_cents(usd)
+    units = billing.base_units(amount)
+    paid = _x402(units, f"Gvnr top-up: {billing.ops_for_base_units(units):,} governance operations (${amount})")
+    if paid.credit is None:
+        return _payment_required(paid)
+    credit = paid.credit
+    body = m.V1AccountTopupPostResponse(operations_remaining=credit.operations_remaining,
+                                        credited_ops=credit.credited_ops or 0, credited_usd=credit.credited_usd or 0)
+    return body.model_dump(mode="json"), 200, paid.headers
 
 
-@scaffold("postAccountTopupByPack")
-def post_account_topup_by_pack(**kwargs):
-    """POST /v1/account/topup/{pack} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def post_account_topup_by_pack(pack: str) -> tuple[dict[str, t.Any], int, dict[str, str]]:
+    """x402 at a preset price: 402 with the pack's quote, or credit its payment once."""
+    units = billing.PACKS[pack] * billing.BASE_UNITS_PER_USD
+    paid = _x402(units, f"Gvnr {pack} pack: {billing.ops_for_base_units(units):,} governance operations")
+    if paid.credit is None:
+        return _payment_required(paid)
+    body = m.V1AccountTopupPackPostResponse(operations_remaining=paid.credit.operations_remaining,
+                                            pack=m.Pack(pack), credited_ops=paid.credit.credited_ops)
+    return body.model_dump(mode="json", exclude_none=True), 200, paid.headers
+
+
+def _x402(units: int, description: str) -> topups.Paid:
+    try:
+        return topups.pay_x402(current(), account_id(), units, flask.request.headers, flask.request.url,
+                               description)
+    except quota.UnknownAccount:
+        raise invalid_key() from None
+
+
+def _payment_required(paid: topups.Paid) -> tuple[dict[str, t.Any], int, dict[str, str]]:
+    """402: the x402 requirements are in the PAYMENT-REQUIRED header; the body says so in Gvnr's words."""
+    hint = f"{paid.error}: pay with an x402 client; the requirements are in the PAYMENT-REQUIRED header"
+    return {"error": "payment_required", "hint": hint, "retryable": True}, 402, paid.headers

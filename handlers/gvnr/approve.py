@@ -1,15 +1,25 @@
-"""gvnr: handlers for approve operations (see specs/gvnr.json)."""
+"""gvnr: the human's side of an approval - the page and the answer (HTML, no key needed:
+the unguessable approval id is the capability)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+import typing as t
+
+import flask
+
+from handlers.gvnr import approval_page, approvals
+from server.settings import current
 
 
-@scaffold("getApproveByApprovalId")
-def get_approve_by_approval_id(**kwargs):
-    """GET /approve/{approval_id} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def get_approve_by_approval_id(approval_id: str) -> flask.Response:
+    return _html(approvals.page(current(), approval_id))
 
 
-@scaffold("postApproveByApprovalIdDecide")
-def post_approve_by_approval_id_decide(**kwargs):
-    """POST /approve/{approval_id}/decide (scaffolded by `pentapi generate`: answers 501 until written)."""
+def post_approve_by_approval_id_decide(approval_id: str, body: dict[str, t.Any] | None = None) -> flask.Response:
+    who = approvals.responder(flask.request.remote_addr)
+    decision = (body or {}).get("decision")
+    return _html(approvals.decide(current(), approval_id, decision if isinstance(decision, str) else "", who))
+
+
+def _html(page: approvals.Page) -> flask.Response:
+    return flask.Response(page.html, status=page.status, headers=approval_page.HEADERS)

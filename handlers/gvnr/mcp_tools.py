@@ -5,11 +5,7 @@ validated with the same validator as the REST door, and `run` is the same functi
 handler calls (handlers/gvnr/actions.py), so a tool call has exactly the REST semantics: the
 same success body, the same error codes.
 
-To add a tool (e.g. the approval tools), append a `Tool` to `TOOLS`:
-
-    Tool("check_approval", "getApprovalCheckByApprovalId",
-         lambda call: approvals.check(call.account_id, call.arguments["approval_id"]),
-         "Poll an approval request ...", read_only=True)
+To add a tool, append a `Tool` to `TOOLS` (the approval tools at the end are an example).
 
 `run` takes a `ToolCall` (account id, validated arguments, the base URL the client reached
 Gvnr at) and returns the REST success body; it may be a plain function (run on a worker
@@ -21,7 +17,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from handlers.gvnr import actions, inputs
+from handlers.gvnr import actions, approvals, inputs
+from server.settings import current
 
 
 @dataclass(frozen=True)
@@ -81,6 +78,16 @@ TOOLS: list[Tool] = [
          lambda c: actions.idempotency_check(c.account_id, c.arguments),
          "Check-and-set a retry key: is_first_call=true exactly once per key within its TTL "
          "(default 3600 s, at most 30 days), false on every replay."),
+    Tool("request_approval", "postApprovalRequest",
+         lambda c: approvals.request(current(), c.account_id, c.arguments, c.base_url),
+         "Ask the account's human before an irreversible or costly action. Emails them a link to a mobile "
+         "page with Approve and Deny (the account needs a notification email) and returns approval_id, "
+         "approval_url and expires_at (ttl_seconds default 600, at most 7 days). Then poll check_approval "
+         "and act only on decision=approved. At most 30 requests per minute per account."),
+    Tool("check_approval", "getApprovalCheckByApprovalId",
+         lambda c: approvals.check(current(), c.account_id, c.arguments["approval_id"]),
+         "Poll an approval request: decision pending, approved, denied or timeout (expired without an "
+         "answer), with responder and decided_at once a human decided.", read_only=True),
 ]
 
 

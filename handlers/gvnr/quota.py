@@ -29,6 +29,14 @@ def credit(account_id: str, ops: int) -> int:
     return writer.call(_credit, account_id, ops)
 
 
+def credit_in(conn: Conn, account_id: str, ops: int) -> int:
+    """The credit as one step of a larger writer job (a top-up records its payment in the same
+    transaction); returns the new balance, UnknownAccount rolls the job back."""
+    if ops < 0:
+        raise ValueError("credit takes a non-negative number of operations")
+    return _credit(conn, account_id, ops)
+
+
 def _credit(conn: Conn, account_id: str, ops: int) -> int:
     row = conn.execute(_CREDIT, (ops, account_id)).fetchone()
     if row is None:

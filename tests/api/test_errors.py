@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -67,6 +68,14 @@ def test_malformed_json(all_envelopes, api):
     codes = {"loup": "INVALID_JSON", "loopkit": "invalid_json", "loopat": "invalid_json",
              "lithtrix": "json_invalid", "gvnr": "invalid_json"}
     assert_envelope(api, r, VALIDATION[api], codes[api])
+
+
+def test_the_app_keeps_a_recursion_limit_the_c_stack_can_hold(client):
+    """Some dependencies (py_ecc, via eth_account) raise the limit to 100,000 when imported:
+    deeply nested JSON then crashed the process with a segfault instead of a 400."""
+    import eth_account  # noqa: F401 - imported by Gvnr's handlers too
+
+    assert sys.getrecursionlimit() <= 1000
 
 
 @pytest.mark.parametrize("api", ENVELOPES)

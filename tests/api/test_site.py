@@ -67,3 +67,15 @@ def test_access_log_cannot_be_forged_by_an_encoded_newline(client, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "pentapi.access"]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert "/loup/x%0A2026-12-01%20FAKE" in lines[0]
+
+
+@pytest.mark.parametrize("odd, plain", [
+    ("/gvnr/v1/packs/s%0Af/info", "/gvnr/v1/packs/nope/info"),  # 400 invalid_pack
+    ("/gvnr/approve/a%0Ab", "/gvnr/approve/nope"),  # the page's own HTML 404
+    ("/loup/api/v1/installs%00", "/loup/api/v1/installsx"),  # no such route
+])
+def test_control_characters_in_a_path_are_answered_like_any_other_unknown_value(client, odd, plain):
+    """Routed, validated and answered by the operation like any other value; never a 500."""
+    got, expected = client.get(odd), client.get(plain)
+    assert (got.status_code, got.headers["content-type"]) == (expected.status_code, expected.headers["content-type"])
+    assert got.status_code < 500

@@ -3,8 +3,9 @@
 An account with a large quota and a few envelopes is provisioned before Schemathesis starts;
 both security schemes (the Bearer header and the `api_key` query parameter) get its key
 through Schemathesis' own auth configuration, so authenticated operations are exercised and
-the negative auth cases stay negative. Part B's operations still scaffolded are left out by
-the harness (the pending list).
+the negative auth cases stay negative. The payment operations run against a pay-to address
+and the local chain node and x402 facilitator of tests/api/gvnr/chain_standin.py; the account
+has a notification email, so approval requests are really created.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from handlers.gvnr import pricing, provisioning, rates, spend
 from server.settings import Settings
 from storage import all_models, db, writer
+from tests.api.gvnr.payments_fixtures import start_rig
 from tests.conformance.harness import lazy_schema, load_schema
 
 pytestmark = pytest.mark.conformance
@@ -26,9 +28,16 @@ pytestmark = pytest.mark.conformance
 #   service answers 400);
 # - postMcp: the spec leaves the body opaque, and a body that is not one JSON-RPC 2.0 message
 #   gets the 400 the MCP Streamable HTTP transport requires.
+# - postAccountTopupVerify(ByPack): a well-formed tx hash Schemathesis makes up is on no chain
+#   (400 tx_not_found);
+# - postAccountTopup(ByPack): a request without an x402 payment is answered 402 with the quote
+#   (Schemathesis cannot pay);
+# - postApprovalRequest: channels telegram/sms are in the schema but answer 400
+#   channel_not_implemented (the spec says so).
 # Every other check still runs on those operations.
-STRICT_INPUTS = {"postBudgetReconcile", "postMcp"}
-SETTINGS = {"gvnr_account_limit_per_ip": 1_000_000}
+STRICT_INPUTS = {"postBudgetReconcile", "postMcp", "postAccountTopupVerify", "postAccountTopupVerifyByPack",
+                 "postAccountTopup", "postAccountTopupByPack", "postApprovalRequest"}
+SETTINGS = {"gvnr_account_limit_per_ip": 1_000_000, "gvnr_approval_limit_per_minute": 1_000_000}
 
 
 def _provision(settings: Settings) -> str:
@@ -47,7 +56,9 @@ def gvnr_schema(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("gvnr")
     key = _provision(Settings().replace(data_dir=data_dir, database_url=""))
     auth = {"openapi": {"bearerAuth": {"bearer": key}, "apiKeyQuery": {"api_key": key}}}
-    return load_schema("gvnr", data_dir, max_examples=40, config={"auth": auth}, **SETTINGS)
+    rig = start_rig()  # the Base node and x402 facilitator stand-ins, on free local ports
+    yield load_schema("gvnr", data_dir, max_examples=40, config={"auth": auth}, **SETTINGS, **rig.settings())
+    rig.close()
 
 
 schema = lazy_schema("gvnr", "gvnr_schema")

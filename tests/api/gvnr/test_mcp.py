@@ -17,7 +17,7 @@ from tests.api.gvnr.conftest import P
 
 BASE = "http://testserver"
 TOOLS = {"budget_clear", "set_envelope", "get_balance", "set_rate_envelope", "rate_check", "reconcile",
-         "idempotency_check"}
+         "idempotency_check", "request_approval", "check_approval"}
 
 
 def mcp_session(api, *, key: str | None = None, query_key: str | None = None, **client_options):
