@@ -1,5 +1,6 @@
 """`pentapi gvnr ...`: what an operator does by hand - create an account (the key is printed
-once), credit operations to one, show one. Every command prints one JSON object."""
+once), credit operations to one, show one, see where top-ups are paid. Every command prints
+one JSON object."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import json
 import sys
 import typing as t
 
-from handlers.gvnr import provisioning, quota
+from handlers.gvnr import billing, provisioning, quota
+from server.errors import ApiError
 from server.settings import Settings
 from storage import all_models, db
 from storage.gvnr import Account
@@ -21,7 +23,7 @@ def _command(fn: t.Callable[[argparse.Namespace, Settings], dict[str, t.Any]]) -
         try:
             with db.database.connection_context():
                 print(json.dumps(fn(args, settings), indent=2))
-        except (quota.UnknownAccount, ValueError) as exc:
+        except (quota.UnknownAccount, ValueError, ApiError) as exc:
             print(f"error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
             return 1
         return 0
@@ -47,8 +49,19 @@ def _show(a: argparse.Namespace, _s: Settings) -> dict:
             "notification_email": row.notification_email, "created_at": row.created_at.isoformat()}
 
 
+def _payto(_a: argparse.Namespace, s: Settings) -> dict:
+    net = billing.network(s)
+    generated = s.gvnr_payto_address == billing.AUTO
+    return {"payto_address": net.payto, "chain_id": net.chain.chain_id, "network_name": net.chain.name,
+            "generated": generated,
+            "key_file": str(s.data_dir / "gvnr" / billing.WALLET_FILE) if generated else None}
+
+
 def add_commands(parser: argparse.ArgumentParser) -> None:
-    accounts = parser.add_subparsers(dest="gvnr_command", required=True).add_parser(
+    commands = parser.add_subparsers(dest="gvnr_command", required=True)
+    payto = commands.add_parser("payto", help="where top-ups are paid (and, when generated, its key file)")
+    payto.set_defaults(run=_command(_payto))
+    accounts = commands.add_parser(
         "account", help="accounts and their operation quota").add_subparsers(dest="action", required=True)
     create = accounts.add_parser("create", help="create an account; prints its bg_ key once")
     create.add_argument("--ops", type=int, help="starting operations (default: GVNR_SIGNUP_TRIAL_OPS)")

@@ -151,8 +151,9 @@ class Settings:
     # ---- payments and approvals
     # EVM chain top-ups are paid on: 8453 (Base mainnet) or 84532 (Base Sepolia)
     gvnr_chain_id: int = field(default_factory=lambda: int(_env("GVNR_CHAIN_ID", "8453")))
-    # address USDC top-ups are paid to; empty means top-ups answer misconfigured_network
-    gvnr_payto_address: str = field(default_factory=lambda: _env("GVNR_PAYTO_ADDRESS", ""))
+    # address USDC top-ups are paid to; "auto": a wallet generated once into <data_dir>/gvnr/
+    # (the operator holds its key); empty: packs info and top-ups answer misconfigured_network
+    gvnr_payto_address: str = field(default_factory=lambda: _env("GVNR_PAYTO_ADDRESS", "auto"))
     # JSON-RPC URL of a node of that chain (topup-verify); empty means misconfigured_network
     gvnr_rpc_url: str = field(default_factory=lambda: _env("GVNR_RPC_URL", ""))
     # seconds one JSON-RPC call may take

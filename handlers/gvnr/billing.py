@@ -10,6 +10,10 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from server import tokens
 from server.errors import ApiError
 from server.settings import Settings
 
@@ -25,6 +29,8 @@ TOPUP_MIN_USD = Decimal("1")
 TOPUP_MAX_USD = Decimal("100")
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+AUTO = "auto"  # GVNR_PAYTO_ADDRESS: use the locally generated wallet
+WALLET_FILE = "payto-wallet.key"
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,17 @@ def network(settings: Settings) -> Network:
     chain = CHAINS.get(settings.gvnr_chain_id)
     if chain is None:
         raise misconfigured(f"GVNR_CHAIN_ID must be one of {sorted(CHAINS)}")
-    if not ADDRESS.match(settings.gvnr_payto_address):
+    payto = local_wallet(settings).address if settings.gvnr_payto_address == AUTO else settings.gvnr_payto_address
+    if not ADDRESS.match(payto):
         raise misconfigured("set GVNR_PAYTO_ADDRESS to the 0x address that receives USDC")
-    return Network(chain, settings.gvnr_payto_address)
+    return Network(chain, payto)
+
+
+def local_wallet(settings: Settings) -> LocalAccount:
+    """The receiving wallet of GVNR_PAYTO_ADDRESS=auto: its private key is generated once into
+    <data_dir>/gvnr/payto-wallet.key (0600), so a fresh server can quote prices and take
+    payments into a wallet only its operator controls (never a stranger's address)."""
+    return Account.from_key("0x" + tokens.local_secret(settings.data_dir / "gvnr" / WALLET_FILE))
 
 
 def misconfigured(hint: str) -> ApiError:

@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
-import threading
-from pathlib import Path
 
+from server import tokens
 from server.settings import Settings
 
 AUTO = "auto"
-_cache: dict[Path, bytes] = {}
-_lock = threading.Lock()
 
 
 def server_secret(settings: Settings) -> bytes | None:
@@ -32,35 +27,7 @@ def server_secret(settings: Settings) -> bytes | None:
         return None
     if value != AUTO:
         return value.encode("utf-8")
-    return generated_secret(settings.data_dir / "loopkit" / "secret")
-
-
-def generated_secret(path: Path) -> bytes:
-    """Read the secret at `path`, creating it first when absent.
-
-    Creation is race-free across processes: the secret is written to a private temporary file
-    and hard-linked into place, which fails if another process linked its own first; everyone
-    then reads the one file that won.
-    """
-    with _lock:
-        cached = _cache.get(path)
-        if cached is not None:
-            return cached
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32) + "\n")
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                pass
-            finally:
-                temporary.unlink()
-        secret = path.read_text().strip().encode("ascii")
-        _cache[path] = secret
-        return secret
+    return tokens.local_secret(settings.data_dir / "loopkit" / "secret").encode("ascii")
 
 
 def _code(secret: bytes, message: str) -> str:

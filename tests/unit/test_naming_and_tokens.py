@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import multiprocessing
+import stat
+from pathlib import Path
+
 import pytest
 
+from server import tokens
 from server.naming import function_for, module_for, security_function_for
 from server.tokens import digest, matches, mint
 
@@ -40,3 +45,30 @@ def test_tokens_are_hashed_and_compared():
     assert matches(stored, token)
     assert not matches(stored, token + "x")
     assert mint("la_", 24) != mint("la_", 24)
+
+
+def test_local_secret_is_created_once_private_and_kept(tmp_path):
+    path = tmp_path / "api" / "secret"
+    first = tokens.local_secret(path)
+    assert len(first) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    tokens._local.clear()  # as a fresh process would
+    assert tokens.local_secret(path) == first
+
+
+def _read_secret(path: str, queue) -> None:
+    tokens._local.clear()
+    queue.put(tokens.local_secret(Path(path)))
+
+
+def test_processes_racing_to_create_a_local_secret_agree(tmp_path):
+    path = tmp_path / "race" / "secret"
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=_read_secret, args=(str(path), queue)) for _ in range(6)]
+    for w in workers:
+        w.start()
+    found = {queue.get(timeout=30) for _ in workers}
+    for w in workers:
+        w.join(timeout=30)
+    assert len(found) == 1 and path.read_text().strip() in found
+    assert [p.name for p in path.parent.iterdir()] == ["secret"]  # no temporary files left

@@ -3,12 +3,14 @@ JSON-RPC node serving real receipt shapes."""
 
 from __future__ import annotations
 
+import stat
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from eth_account import Account
+from x402.http.utils import decode_payment_required_header
 
-from handlers.gvnr import quota
+from handlers.gvnr import provisioning, quota
 from tests.api.gvnr.chain_standin import BASE_USDC, OTHER_TOKEN
 from tests.api.gvnr.conftest import P
 from tests.api.gvnr.payments_fixtures import PAYTO, sign_claim, start_rig
@@ -57,8 +59,26 @@ def test_unknown_pack_is_invalid_pack_with_the_valid_ones(api):
     assert r.json()["valid"] == ["starter", "growth", "studio"]
 
 
+def test_a_fresh_server_quotes_into_its_own_generated_wallet(make_client, settings):
+    """GVNR_PAYTO_ADDRESS=auto (the embedded default): a receiving wallet generated once into
+    the data dir, its key readable only by the operator; pack info and x402 quote to it."""
+    api = make_client()
+    info = api.get(f"{P}/v1/packs/starter/info")
+    assert info.status_code == 200
+    key_file = settings.data_dir / "gvnr" / "payto-wallet.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    address = Account.from_key("0x" + key_file.read_text().strip()).address
+    assert info.json()["payto_address"] == address
+    row, key = provisioning.create_account(ops=10)
+    quote = api.post(f"{P}/v1/account/topup/starter", headers={"Authorization": f"Bearer {key}"})
+    assert quote.status_code == 402
+    (accepts,) = decode_payment_required_header(quote.headers["PAYMENT-REQUIRED"]).accepts
+    assert (accepts.pay_to, accepts.amount) == (address, "19000000")
+    assert make_client().get(f"{P}/v1/packs/growth/info").json()["payto_address"] == address  # kept
+
+
 def test_pack_info_without_a_payto_address_is_misconfigured_network(make_client):
-    r = make_client().get(f"{P}/v1/packs/starter/info")
+    r = make_client(gvnr_payto_address="").get(f"{P}/v1/packs/starter/info")
     assert r.status_code == 503
     assert r.json()["error"] == "misconfigured_network" and "GVNR_PAYTO_ADDRESS" in r.json()["hint"]
     assert r.json()["retryable"] is False

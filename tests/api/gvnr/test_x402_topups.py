@@ -226,7 +226,7 @@ def test_a_malformed_payment_header_is_400(api, account):
 def test_without_a_payto_address_topups_are_misconfigured(make_client):
     from handlers.gvnr import provisioning
 
-    api = make_client()
+    api = make_client(gvnr_payto_address="")
     _, key = provisioning.create_account(ops=0)
     r = api.post(f"{P}/v1/account/topup/starter", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 503 and r.json()["error"] == "misconfigured_network"

@@ -9,6 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from eth_account import Account
 
 from handlers.gvnr import keys, limits, provisioning, quota
 from server.errors import ApiError
@@ -72,8 +73,8 @@ def test_verify_checks_format_digest_and_remembers(database):
 def test_admin_commands(tmp_path):
     env = {**os.environ, "PENTAPI_DATA_DIR": str(tmp_path)}
 
-    def gvnr(*args: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "server.cli", "gvnr", "account", *args], cwd=REPO,
+    def gvnr(*args: str, group: str = "account") -> dict:
+        done = subprocess.run([sys.executable, "-m", "server.cli", "gvnr", group, *args], cwd=REPO,
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
@@ -85,3 +86,8 @@ def test_admin_commands(tmp_path):
     assert shown["operations_remaining"] == 1003 and shown["notification_email"] == "ops@example.com"
     assert "api_key" not in shown
     assert gvnr("create")["operations_remaining"] == 25
+    payto = gvnr(group="payto")
+    assert payto["generated"] is True and payto["chain_id"] == 8453
+    key_file = tmp_path / "gvnr" / "payto-wallet.key"
+    assert payto["key_file"] == str(key_file)
+    assert payto["payto_address"] == Account.from_key("0x" + key_file.read_text().strip()).address

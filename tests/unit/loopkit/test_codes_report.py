@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import multiprocessing
 import stat
 
 from handlers.loopkit import codes, report
 from handlers.loopkit.shapes import DiagnosisPacket
+from server import tokens
 
 
 def test_codes_are_hmac_sha256_hex_of_the_documented_messages():
@@ -33,29 +33,8 @@ def test_auto_secret_is_generated_once_private_and_kept(settings):
     path = settings.data_dir / "loopkit" / "secret"
     first = codes.server_secret(settings)
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600 and len(first) == 64
-    codes._cache.clear()  # as a fresh process would
+    tokens._local.clear()  # as a fresh process would
     assert codes.server_secret(settings) == first
-
-
-def _read_secret(path: str, queue) -> None:
-    from pathlib import Path
-
-    codes._cache.clear()
-    queue.put(codes.generated_secret(Path(path)))
-
-
-def test_processes_racing_to_create_the_secret_agree(tmp_path):
-    path = tmp_path / "race" / "secret"
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    workers = [ctx.Process(target=_read_secret, args=(str(path), queue)) for _ in range(6)]
-    for w in workers:
-        w.start()
-    found = {queue.get(timeout=30) for _ in workers}
-    for w in workers:
-        w.join(timeout=30)
-    assert len(found) == 1 and path.read_text().strip().encode() in found
-    assert [p.name for p in path.parent.iterdir()] == ["secret"]  # no temporary files left
 
 
 def test_markdown_escapes_telemetry_text():
