@@ -123,7 +123,7 @@ class PermissionMode(StrEnum):
 
 
 class LoopsIdMessagesPostRequest(BaseModel):
-    content: Annotated[str, Field(max_length=1048576)]
+    content: Annotated[str, Field(max_length=1048576, min_length=1)]
     permission_mode: Annotated[
         PermissionMode | None,
         Field(description="Override the loop's current permission mode for this turn."),
@@ -142,3 +142,13 @@ class LoopsIdChoicesChoiceIdPostRequest(
     RootModel[LoopsIdChoicesChoiceIdPostRequest1 | LoopsIdChoicesChoiceIdPostRequest2]
 ):
     root: LoopsIdChoicesChoiceIdPostRequest1 | LoopsIdChoicesChoiceIdPostRequest2
+
+
+class AuthLoginPostRequest(BaseModel):
+    username: Annotated[str, Field(max_length=256)]
+    password: Annotated[str, Field(max_length=1024)]
+
+
+class AuthLoginPostResponse(BaseModel):
+    username: Annotated[str, Field(examples=['alice'])]
+    expires_at: AwareDatetime
