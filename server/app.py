@@ -159,6 +159,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tra
 def render_error(request: ConnexionRequest, exc: Exception, *, mounts: list[tuple[str, ApiDef]],
                  fallback: ApiDef | None) -> ConnexionResponse:
     failure = classify(exc)
+    failure.path = request.url.path
     rid = request_id(request.scope)
     if failure.kind == INTERNAL and failure.status == 500:
         log.error("unhandled error rid=%s %s %s", rid, request.method, request.url.path, exc_info=exc)

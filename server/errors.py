@@ -84,6 +84,7 @@ class Failure:
     extra: dict[str, t.Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    path: str = ""  # the request path, for envelopes whose codes depend on the route
 
 
 def classify(exc: BaseException) -> Failure:

@@ -105,6 +105,10 @@ class Settings:
     loopat_idempotency_hours: float = field(default_factory=lambda: float(_env("LOOPAT_IDEMPOTENCY_HOURS", "24")))
     # GET /loops/{id}/events closes after this many seconds (0: never; clients resume with Last-Event-ID)
     loopat_watch_max_seconds: float = field(default_factory=lambda: float(_env("LOOPAT_WATCH_MAX_SECONDS", "0")))
+    # argon2id cost for passwords: passes, memory in KiB, lanes (defaults: RFC 9106 low-memory profile)
+    loopat_argon2_time_cost: int = field(default_factory=lambda: int(_env("LOOPAT_ARGON2_TIME_COST", "3")))
+    loopat_argon2_memory_kib: int = field(default_factory=lambda: int(_env("LOOPAT_ARGON2_MEMORY_KIB", "65536")))
+    loopat_argon2_parallelism: int = field(default_factory=lambda: int(_env("LOOPAT_ARGON2_PARALLELISM", "4")))
     # tokens' lastUsedAt is written in one batch per this many seconds, off the request path
     loopat_token_touch_seconds: float = field(
         default_factory=lambda: float(_env("LOOPAT_TOKEN_TOUCH_SECONDS", "5")))

@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server import tokens
+from server.settings import current
 from storage import db
 from storage.base import utcnow
 from storage.loopat import ApiToken, Session, User
@@ -32,13 +33,24 @@ DEFAULT_LABEL = "default"
 USERNAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 MIN_PASSWORD = 8
 
-_hasher = PasswordHasher()  # argon2id, the library's (RFC 9106 low-memory) parameters
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the configured cost (default: the library's RFC 9106 low-memory profile).
+    A hash made with other parameters is upgraded at the next successful login."""
+    s = current()
+    return _hasher_with(s.loopat_argon2_time_cost, s.loopat_argon2_memory_kib, s.loopat_argon2_parallelism)
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _hasher_with(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Verified when the username is unknown, so a miss costs what a wrong password costs."""
-    return _hasher.hash(secrets.token_hex(16))
+    return hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(ValueError):
@@ -66,7 +78,7 @@ def create_user(username: str, password: str, *, profiles: list[str] | None = No
     _check_password(password)
     if not vault.strip():
         raise AccountError("vault must not be empty")
-    insert = User.insert(username=username, password_hash=_hasher.hash(password),
+    insert = User.insert(username=username, password_hash=_hasher().hash(password),
                          default_profiles=json.dumps(list(profiles or [])), default_vault=vault)
     try:
         with db.write():
@@ -80,7 +92,7 @@ def set_password(username: str, password: str) -> None:
     """A new password; every web session of the user ends (API tokens stay)."""
     _check_password(password)
     user = get_user(username)
-    update = User.update(password_hash=_hasher.hash(password)).where(User.username == user.username)
+    update = User.update(password_hash=_hasher().hash(password)).where(User.username == user.username)
     revoke = Session.delete().where(Session.user == user.username)
     with db.write():
         update.execute()
@@ -109,14 +121,15 @@ def list_users() -> list[User]:
 def authenticate(username: str, password: str) -> User | None:
     """The user when the password matches (rehashing an outdated hash), else None."""
     user = User.get_or_none(User.username == username)
+    hasher = _hasher()
     try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        hasher.verify(user.password_hash if user else _dummy_hash(hasher), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        update = User.update(password_hash=_hasher.hash(password)).where(User.username == username)
+    if hasher.check_needs_rehash(user.password_hash):
+        update = User.update(password_hash=hasher.hash(password)).where(User.username == username)
         with db.write():
             update.execute()
     return user

@@ -36,7 +36,7 @@ def post_auth_logout() -> flask.Response:
     secret = flask.request.cookies.get(COOKIE)
     if secret:
         accounts.end_session(secret)
-    response = flask.Response(status=204)
+    response = flask.Response(status=204, mimetype="application/json")
     response.delete_cookie(COOKIE, path=_cookie_path(), secure=_secure(), httponly=True, samesite="Lax")
     return response
 

@@ -125,6 +125,7 @@ class LocalAgent:
         lines: list[str] = []
         for step in todo.steps:
             if step.tool == "ask":
+                await self._stream(io.text, "Before I answer, one question. ")
                 answers = await io.ask(step.input["questions"])
                 choice = (answers or {}).get(DETAIL_QUESTION["question"]) or (answers or {}).get("Detail")
                 detailed = choice == "Detailed"

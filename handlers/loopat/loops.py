@@ -52,7 +52,7 @@ def delete_loops_by_id(id_: str) -> flask.Response:
     with db.write():
         turns.interrupt(loop.id, archive=True)
     engines.nudge_all()
-    return flask.Response(status=204)
+    return flask.Response(status=204, mimetype="application/json")
 
 
 async def post_loops_by_id_messages(request: Request) -> StreamingResponse:
@@ -89,8 +89,7 @@ async def get_loops_by_id_events(request: Request) -> StreamingResponse:
     user = _principal(request)
     loop = await anyio.to_thread.run_sync(lambda: turns.read(turns.owned_loop, request.path_params["id"], user))
     resume = _last_event_id(request)
-    if resume is not None and not await anyio.to_thread.run_sync(
-            lambda: turns.read(turns.event_in, resume, loop_id=loop.id)):
+    if resume and not await anyio.to_thread.run_sync(lambda: turns.read(turns.event_in, resume, loop_id=loop.id)):
         resume = None  # not an event of this loop: start from now, with a snapshot
     engine = engines.for_running_loop()
     stream = streams.loop_stream(engine, loop.id, resume, current().loopat_watch_max_seconds)
@@ -103,7 +102,7 @@ def post_loops_by_id_choices_by_choice_id(id_: str, choice_id: str, body: dict) 
     with db.write():
         turns.answer_choice(loop.id, turns.choice_id_from_api(choice_id), body)
     engines.nudge_all()
-    return flask.Response(status=202)
+    return flask.Response(status=202, mimetype="application/json")
 
 
 def post_loops_by_id_interrupt(id_: str) -> flask.Response:
@@ -113,7 +112,7 @@ def post_loops_by_id_interrupt(id_: str) -> flask.Response:
     with db.write():
         turns.interrupt(loop.id)
     engines.nudge_all()
-    return flask.Response(status=202)
+    return flask.Response(status=202, mimetype="application/json")
 
 
 def _user() -> str:

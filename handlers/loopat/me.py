@@ -32,7 +32,7 @@ def delete_me_tokens_by_token_id(token_id: str) -> flask.Response:
     """DELETE /me/tokens/{tokenId}: 204, or 404 `token_not_found` (another user's token too)."""
     if not accounts.revoke_token(_user(), token_id):
         raise ApiError(404, "token_not_found", "no token with this id")
-    return flask.Response(status=204)
+    return flask.Response(status=204, mimetype="application/json")
 
 
 def _user() -> str:

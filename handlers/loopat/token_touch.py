@@ -14,8 +14,6 @@ import datetime as dt
 import logging
 import threading
 
-import peewee
-
 from server.settings import current
 from storage import db
 from storage.base import utcnow
@@ -54,7 +52,7 @@ def flush() -> int:
         with db.database.connection_context(), db.write():
             for update in updates:
                 update.execute()
-    except peewee.PeeweeException:
+    except Exception:  # best effort, like upstream: never let this thread die
         log.warning("could not record lastUsedAt for %d token(s)", len(batch), exc_info=True)
     return len(batch)
 
