@@ -100,8 +100,9 @@ def _expression(text: str) -> str | None:
     looks like arithmetic and evaluates."""
     candidates = []
     prefixed = _CALC_PREFIX.search(text)
-    if prefixed:
-        candidates.append(prefixed.group("expr").strip().rstrip(".= "))
+    if prefixed:  # the longest run of words after "calculate" that is arithmetic
+        words = prefixed.group("expr").split()
+        candidates += [" ".join(words[:n]).rstrip(",.;:= ") for n in range(len(words), 0, -1)]
     candidates += [m.group(0).strip() for m in _EXPRESSION.finditer(text)]
     for candidate in candidates:
         try:
