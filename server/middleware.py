@@ -18,6 +18,7 @@ import typing as t
 import uuid
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -182,7 +183,8 @@ class NativeAsync:
     """Calls `async def` handlers directly: `await handler(request) -> Response`.
 
     Sits after routing, security and request validation (so those still apply) and just
-    before Connexion's context middleware. Synchronous handlers pass through to Flask.
+    before Connexion's context middleware. Synchronous handlers pass through to Flask; requests
+    that matched no operation end here as 404.
     """
 
     def __init__(self, app: ASGIApp, handlers: dict[tuple[str, str], t.Callable]) -> None:
@@ -191,6 +193,11 @@ class NativeAsync:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
+        if scope["type"] == "http" and not routing.get("operation_id"):
+            # Connexion's router matched no operation. Flask must not guess one: its own URL rules
+            # can match paths Starlette's did not (a path parameter holding "%0A"), and its view
+            # would then run outside any operation context.
+            raise HTTPException(404)
         handler = self.handlers.get((routing.get("api_base_path", ""), routing.get("operation_id")))
         if handler is None:
             await self.app(scope, receive, send)

@@ -306,20 +306,29 @@ class ParameterValidator31:
         return request.cookies.get(param["name"])
 
 
+_ABSENT = object()  # an empty request body, as opposed to the JSON value null
+
+
 class JSONBodyValidator31(AbstractRequestBodyValidator):
     """JSON request bodies, Draft 2020-12. Malformed JSON is a 400 in the API's envelope."""
 
     async def _parse(self, stream, scope) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
-            return None
+            return _ABSENT
         try:
-            return json.loads(raw.decode(self._encoding))
-        except (UnicodeDecodeError, ValueError) as exc:
+            body = json.loads(raw.decode(self._encoding))
+            if b"\\u" in raw:
+                # An escaped lone surrogate ("\ud800") parses, but is no Unicode text: nothing can
+                # store or send it on. (Raw bytes cannot carry one: the decode above refuses it.)
+                json.dumps(body, ensure_ascii=False).encode("utf-8")
+            return body
+        except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:
             raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}") from None
 
     def _validate(self, body: t.Any) -> None:
-        if body is None:
+        # No body at all is "absent"; a JSON `null` is a value, checked against the schema.
+        if body is _ABSENT:
             if self._required:
                 raise RequestValidationProblem(
                     [Violation("body", (), "Request body is required", "required")]

@@ -90,6 +90,32 @@ class Error(BaseModel):
     error: Error1
 
 
+class Event(StrEnum):
+    queued = 'queued'
+    started = 'started'
+    snapshot = 'snapshot'
+    assistant_delta = 'assistant_delta'
+    thinking_delta = 'thinking_delta'
+    tool_call = 'tool_call'
+    tool_result = 'tool_result'
+    requires_choice = 'requires_choice'
+    choice_resolved = 'choice_resolved'
+    done = 'done'
+    interrupted = 'interrupted'
+    error = 'error'
+    ping = 'ping'
+    sdk_message = 'sdk_message'
+
+
+class SseEvent(BaseModel):
+    event: Event
+    data: Annotated[
+        str, Field(json_schema_extra={'contentMediaType': 'application/json'})
+    ]
+    id: Annotated[str | None, Field(pattern='^[0-9]+$')] = None
+    retry: int | None = None
+
+
 class MeTokensPostRequest(BaseModel):
     label: str | None = 'default'
 

@@ -122,6 +122,21 @@ def test_unknown_route(client, api):
     assert_envelope(api, client.get(f"{base}/definitely/not/here"), 404, codes[api])
 
 
+@pytest.mark.parametrize("path", ["/loopat/api/v1/loops/x/choices/%0A", "/loopat/api/v1/loops/x/choices/",
+                                  "/loopat/api/v1/loops/%0A/interrupt"])
+def test_a_path_no_operation_matches_is_404_even_where_flask_would_match(client, path):
+    # Starlette's router (Connexion) matched nothing here; werkzeug's rules would match the
+    # first one and run the view outside any operation context (a 500 before).
+    r = client.post(path, json={"allow": True}, headers={"Authorization": "Bearer la_x"})
+    assert_envelope("loopat", r, 404, "route_not_found")
+
+
+def test_a_malformed_cookie_header_is_no_credential(client):
+    # Connexion's cookie scheme parses the header with http.cookies, which raises on this.
+    r = client.get("/loopat/api/v1/me/tokens", headers={"Cookie": "loopat_session=abc; $=x"})
+    assert_envelope("loopat", r, 401, "missing_credentials")
+
+
 @pytest.mark.parametrize("api", ENVELOPES)
 def test_wrong_method(client, api):
     method, path, _ = MISSING_CREDENTIALS[api]
