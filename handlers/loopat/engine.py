@@ -129,6 +129,7 @@ class Engine:
         self.runners: dict[str, asyncio.Task] = {}
         self.controls: dict[str, TurnControl] = {}
         self._wanted: set[str] = set()  # loops (re)claimed while their runner was winding down
+        self._handoff: dict[str, StartedTurn] = {}  # turns a request started; their runner drives them
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self.writer = Writer(loop, self.nudge)
@@ -208,10 +209,13 @@ class Engine:
 
     # ---------------------------------------------------------------- runners
 
-    def run_loop(self, loop_id: str) -> None:
-        """Run the loop's queue here (this process has just taken its lease)."""
+    def run_loop(self, loop_id: str, started: StartedTurn | None = None) -> None:
+        """Run the loop's queue here (this process has just taken its lease), beginning with
+        `started` when the request's own transaction started a turn."""
         if self.stopping:
             return
+        if started is not None:
+            self._handoff[loop_id] = started
         self._wanted.add(loop_id)
         if loop_id not in self.runners:
             self.runners[loop_id] = self.loop.create_task(self._drive(loop_id), name=f"loopat-runner-{loop_id}")
@@ -220,11 +224,13 @@ class Engine:
         try:
             while not self.stopping:
                 self._wanted.discard(loop_id)
-                started = await self.writer.submit(turns.start_next, loop_id, self.identity, now=time.time(),
-                                                   lease_seconds=self.settings.loopat_lease_seconds)
+                started = self._handoff.pop(loop_id, None)
+                if started is None:
+                    started = await self.writer.submit(turns.start_next, loop_id, self.identity, now=time.time(),
+                                                       lease_seconds=self.settings.loopat_lease_seconds)
                 if started is not None:
                     await self._run_turn(started)
-                elif loop_id not in self._wanted:
+                elif loop_id not in self._wanted and loop_id not in self._handoff:
                     break  # lease given back; no message arrived for us meanwhile
         except asyncio.CancelledError:
             raise

@@ -66,22 +66,29 @@ async def post_loops_by_id_messages(request: Request) -> StreamingResponse:
     key = request.headers.get("idempotency-key")
     settings = current()
     engine = engines.for_running_loop()
-    queued: turns.Enqueued = await anyio.to_thread.run_sync(
-        lambda: turns.write(turns.enqueue, request.path_params["id"], user, body["content"],
-                            body.get("permission_mode"), key, engine.identity, now=time.time(),
-                            lease_seconds=settings.loopat_lease_seconds,
-                            window_hours=settings.loopat_idempotency_hours))
-    engine.nudge()
-    if queued.claimed:
-        engine.run_loop(queued.loop_id)
-    after = 0
-    if queued.replay:
-        resume = _last_event_id(request)
-        if resume is not None and await anyio.to_thread.run_sync(
-                lambda: turns.read(turns.event_in, resume, turn_id=queued.turn_id)):
-            after = resume
-    return StreamingResponse(streams.turn_stream(engine, queued.loop_id, queued.turn_id, after),
-                             media_type="text/event-stream", headers=SSE_HEADERS)
+    # Subscribed before anything is written, so no event of the new turn can be missed.
+    subscriber = engine.subscribe(turns.loop_id_from_api(request.path_params["id"]))
+    try:
+        queued: turns.Enqueued = await anyio.to_thread.run_sync(
+            lambda: turns.write(turns.enqueue, request.path_params["id"], user, body["content"],
+                                body.get("permission_mode"), key, engine.identity, now=time.time(),
+                                lease_seconds=settings.loopat_lease_seconds,
+                                window_hours=settings.loopat_idempotency_hours))
+        engine.nudge()
+        if queued.claimed:
+            engine.run_loop(queued.loop_id, queued.started)
+        after = 0
+        if queued.replay:
+            resume = _last_event_id(request)
+            if resume is not None and await anyio.to_thread.run_sync(
+                    lambda: turns.read(turns.event_in, resume, turn_id=queued.turn_id)):
+                after = resume
+    except BaseException:
+        engine.unsubscribe(subscriber)
+        raise
+    stream = streams.turn_stream(engine, subscriber, queued.turn_id, after,
+                                 None if queued.replay else queued.events)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 async def get_loops_by_id_events(request: Request) -> StreamingResponse:

@@ -27,12 +27,18 @@ def frame(seq: int, name: str, data: str) -> bytes:
     return f"id: {seq}\nevent: {name}\ndata: {data}\n\n".encode()
 
 
-async def turn_stream(engine: Engine, loop_id: str, turn_id: str, after: int = 0) -> t.AsyncIterator[bytes]:
+async def turn_stream(engine: Engine, subscriber: Subscriber, turn_id: str, after: int = 0,
+                      written: list[LogEvent] | None = None) -> t.AsyncIterator[bytes]:
     """POST /messages: the turn's events from `after` on (all of them for a new turn or a replay
-    by Idempotency-Key), then live, until its own done, interrupted or error."""
-    subscriber = engine.subscribe(loop_id)
+    by Idempotency-Key), then live, until its own done, interrupted or error. `subscriber` was
+    subscribed before the turn was written; for a new turn, `written` is what its request's
+    transaction wrote (nothing else of it can be older), so no backlog read is needed."""
     try:
-        while True:
+        if written is not None:
+            for event in written:
+                yield _sent(subscriber, event)
+                after = event.seq
+        while written is None:
             backlog = await anyio.to_thread.run_sync(turns.read, turns.turn_events, turn_id, after, PAGE)
             for event in backlog:
                 yield _sent(subscriber, event)

@@ -13,6 +13,7 @@ import atexit
 import datetime as dt
 import logging
 import threading
+import time
 
 from server.settings import current
 from storage import db
@@ -68,10 +69,15 @@ def _ensure_thread() -> None:
 
 
 def _run() -> None:
+    last = time.monotonic()
     while True:
-        _wake.wait(max(0.05, current().loopat_token_touch_seconds))
+        # Short naps, so a changed interval (settings are per app) takes effect within a second.
+        interval = max(0.05, current().loopat_token_touch_seconds)
+        _wake.wait(min(1.0, interval))
         _wake.clear()
-        flush()
+        if time.monotonic() - last >= interval:
+            last = time.monotonic()
+            flush()
 
 
 atexit.register(flush)

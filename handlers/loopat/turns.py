@@ -55,6 +55,8 @@ class Enqueued:
     loop_id: str
     replay: bool  # the Idempotency-Key named an existing turn: stream it, send nothing
     claimed: bool  # this process now holds the loop's lease and must run its queue
+    started: StartedTurn | None = None  # the loop was idle: the turn started in the same transaction
+    events: list[LogEvent] = field(default_factory=list)  # what this transaction wrote (queued / started)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class StartedTurn:
     content: str
     permission_mode: str
     history: list[tuple[str, str]] = field(default_factory=list)  # (user content, assistant text)
+    events: list[LogEvent] = field(default_factory=list)  # `started`
 
 
 def write(fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -158,13 +161,20 @@ def enqueue(loop_id: str, user: str, content: str, permission_mode: str | None, 
     turn_id = new_turn_id()
     Turn.insert(id=turn_id, loop=loop.id, user=user, content=content, permission_mode=permission_mode,
                 idempotency_key=key, request_hash=digest, created_at=utcnow()).execute()
+    events = []
     if waiting or running:
-        _event(loop.id, turn_id, "queued", {"position": waiting + 1})
+        events.append(_event(loop.id, turn_id, "queued", {"position": waiting + 1}))
     if permission_mode is not None:
         # A mode sent with a message becomes the loop's mode, not just this turn's (upstream).
         Loop.update(permission_mode=permission_mode).where(Loop.id == loop.id).execute()
     claimed = claim(loop.id, claimant, now=now, lease_seconds=lease_seconds)
-    return Enqueued(turn_id, loop.id, replay=False, claimed=claimed)
+    started = None
+    if claimed and not (waiting or running):
+        # An idle loop starts the turn at once, in this transaction: `started` is on the wire
+        # without waiting for the runner's first write.
+        started = start_next(loop.id, claimant, now=now, lease_seconds=lease_seconds)
+        events += started.events if started else []
+    return Enqueued(turn_id, loop.id, replay=False, claimed=claimed, started=started, events=events)
 
 
 # ------------------------------------------------------------------ the runner's side
@@ -191,6 +201,8 @@ def start_next(loop_id: str, runner: str, *, now: float, lease_seconds: float) -
     loop = Loop.get_or_none(Loop.id == loop_id)
     if loop is None or loop.runner != runner:
         return None
+    if Turn.select().where((Turn.loop == loop_id) & (Turn.state == "running")).exists():
+        return None  # one turn at a time; the lease stays with the runner driving it
     turn = (Turn.select().where((Turn.loop == loop_id) & (Turn.state == "queued"))
             .order_by(Turn.seq).first())
     if turn is None:
@@ -198,7 +210,7 @@ def start_next(loop_id: str, runner: str, *, now: float, lease_seconds: float) -
         return None
     Turn.update(state="running", started_at=utcnow(), runner=runner).where(Turn.id == turn.id).execute()
     Loop.update(turn_count=Loop.turn_count + 1, lease_until=now + lease_seconds).where(Loop.id == loop_id).execute()
-    _event(loop_id, turn.id, "started", {"turn_id": turn.id, "cold_start": False})
+    started = _event(loop_id, turn.id, "started", {"turn_id": turn.id, "cold_start": False})
     history = [
         (row.content, row.assistant_text or "")
         for row in Turn.select(Turn.content, Turn.assistant_text)
@@ -207,7 +219,8 @@ def start_next(loop_id: str, runner: str, *, now: float, lease_seconds: float) -
     ][::-1]
     view = LoopView(loop.id, loop.title, loop.created_at.isoformat(), loop.user, loop.vault,
                     json.loads(loop.profiles), loop.repo, loop.turn_count + 1)
-    return StartedTurn(turn.id, view, turn.content, turn.permission_mode or loop.permission_mode, history)
+    return StartedTurn(turn.id, view, turn.content, turn.permission_mode or loop.permission_mode, history,
+                       [started])
 
 
 def append(loop_id: str, turn_id: str, events: list[tuple[str, dict]], *, finish: str | None = None,
@@ -377,8 +390,10 @@ def event_in(seq: int, *, loop_id: str | None = None, turn_id: str | None = None
 # ------------------------------------------------------------------ private
 
 
-def _event(loop_id: str, turn_id: str, name: str, data: dict) -> None:
-    Event.insert(loop=loop_id, turn=turn_id, name=name, data=encode(data)).execute()
+def _event(loop_id: str, turn_id: str, name: str, data: dict) -> LogEvent:
+    encoded = encode(data)
+    seq = Event.insert(loop=loop_id, turn=turn_id, name=name, data=encoded).execute()
+    return LogEvent(seq, loop_id, turn_id, name, encoded)
 
 
 def _still_running(turn_id: str) -> bool:

@@ -38,24 +38,26 @@ def names(turn_id) -> list[str]:
     return [e.name for e in turns.turn_events(turn_id)]
 
 
-def test_the_first_message_claims_the_loop_and_later_ones_queue(loop_id):
+def test_the_first_message_claims_the_idle_loop_and_starts_at_once_later_ones_queue(loop_id):
     first = enqueue(loop_id)
-    assert first.claimed and not first.replay and names(first.turn_id) == []
+    assert first.claimed and not first.replay and first.started.turn_id == first.turn_id
+    assert [e.name for e in first.events] == names(first.turn_id) == ["started"]  # in the same transaction
     second = enqueue(loop_id, "second", runner="B")
-    assert not second.claimed  # A holds a live lease
+    assert not second.claimed and second.started is None  # A holds a live lease
     third = enqueue(loop_id, "third", runner="A")
-    assert third.claimed  # A already holds it: run_loop is idempotent on A's side
-    assert [json.loads(e.data) for e in turns.turn_events(second.turn_id)] == [{"position": 2}]
-    assert [json.loads(e.data) for e in turns.turn_events(third.turn_id)] == [{"position": 3}]
+    assert third.claimed and third.started is None  # A already holds it and runs the queue
+    assert [json.loads(e.data) for e in turns.turn_events(second.turn_id)] == [{"position": 1}]
+    assert [json.loads(e.data) for e in third.events] == [{"position": 2}]
     state = turns.read(turns.runtime, loop_id)
-    assert state["busy"] and state["queue_depth"] == 3 and state["current_turn"]["turn_id"] is None
+    assert state["busy"] and state["queue_depth"] == 2 and state["current_turn"]["turn_id"] == first.turn_id
 
 
 def test_start_next_runs_fifo_and_gives_the_lease_back_when_empty(loop_id):
     a, b = enqueue(loop_id, "a"), enqueue(loop_id, "b")
-    started = start(loop_id)
+    started = a.started
     assert started.turn_id == a.turn_id and started.content == "a"
     assert started.permission_mode == "bypassPermissions" and started.loop.turn_count == 1
+    assert start(loop_id) is None  # one turn at a time: "a" is running
     assert start(loop_id, runner="B") is None  # not B's lease
     assert turns.write(turns.append, loop_id, a.turn_id, [("done", {"turn_id": a.turn_id})], finish="done",
                        assistant_text="reply a")
@@ -67,8 +69,7 @@ def test_start_next_runs_fifo_and_gives_the_lease_back_when_empty(loop_id):
 
 
 def test_writes_for_a_turn_that_ended_elsewhere_are_refused(loop_id):
-    queued = enqueue(loop_id)
-    start(loop_id)
+    queued = enqueue(loop_id)  # an idle loop: started at once
     assert turns.write(turns.append, loop_id, queued.turn_id, [("assistant_delta", {"text": "x"})])
     assert turns.write(turns.interrupt, loop_id) == [queued.turn_id]
     # The runner's next write and its `done` are refused: exactly one terminal event.
@@ -81,7 +82,6 @@ def test_writes_for_a_turn_that_ended_elsewhere_are_refused(loop_id):
 
 def test_interrupt_drops_the_queue_and_cancels_pending_choices(loop_id):
     running, waiting = enqueue(loop_id), enqueue(loop_id, "later")
-    start(loop_id)
     assert turns.write(turns.open_choice, loop_id, running.turn_id, "choice_toolu_1", "permission", {"tool": "X"}, [])
     assert turns.write(turns.interrupt, loop_id) == [running.turn_id, waiting.turn_id]
     assert Choice.get_by_id("choice_toolu_1").state == "canceled"
@@ -92,8 +92,7 @@ def test_interrupt_drops_the_queue_and_cancels_pending_choices(loop_id):
 
 
 def test_choices_resolve_once_and_check_their_shape(loop_id):
-    queued = enqueue(loop_id)
-    start(loop_id)
+    queued = enqueue(loop_id)  # an idle loop: started at once
     turns.write(turns.open_choice, loop_id, queued.turn_id, "choice_toolu_q", "question", {"questions": []},
                 [("assistant_delta", {"text": "first "})])
     assert names(queued.turn_id)[-2:] == ["assistant_delta", "requires_choice"]
@@ -115,7 +114,6 @@ def test_choices_resolve_once_and_check_their_shape(loop_id):
 
 def test_an_expired_lease_is_taken_over_and_the_lost_turn_ended(loop_id):
     first, second = enqueue(loop_id, runner="A", now=1000), enqueue(loop_id, "next", runner="A", now=1000)
-    start(loop_id, "A", now=1000)
     assert turns.read(turns.stale_loops, 1005) == []  # A's lease is live
     assert turns.read(turns.stale_loops, 1000 + LEASE + 1) == [loop_id]
     assert not turns.write(turns.claim, loop_id, "B", now=1005, lease_seconds=LEASE)
@@ -130,7 +128,6 @@ def test_an_expired_lease_is_taken_over_and_the_lost_turn_ended(loop_id):
 
 def test_renew_keeps_a_lease_alive_and_abandon_frees_it(loop_id):
     enqueue(loop_id, runner="A", now=1000)
-    start(loop_id, "A", now=1000)
     turns.write(turns.renew, "A", [loop_id], now=1008, lease_seconds=LEASE)
     assert turns.read(turns.stale_loops, 1000 + LEASE + 1) == []
     turns.write(turns.abandon, "A")
@@ -168,8 +165,7 @@ def test_enqueue_checks_the_loop(loop_id):
 
 
 def test_snapshot_reads_text_so_far_at_its_cursor(loop_id):
-    queued = enqueue(loop_id)
-    start(loop_id)
+    queued = enqueue(loop_id)  # an idle loop: started at once
     turns.write(turns.append, loop_id, queued.turn_id, [("assistant_delta", {"text": "Hel"}),
                                                         ("thinking_delta", {"text": "hm"}),
                                                         ("assistant_delta", {"text": "lo"})])
@@ -179,8 +175,7 @@ def test_snapshot_reads_text_so_far_at_its_cursor(loop_id):
 
 
 def test_prune_drops_old_turns_events_but_never_the_newest(loop_id):
-    queued = enqueue(loop_id)
-    start(loop_id)
+    queued = enqueue(loop_id)  # an idle loop: started at once
     turns.write(turns.append, loop_id, queued.turn_id, [("done", {})], finish="done")
     newest, stored = turns.max_seq(), len(turns.events_after(0))
     assert stored == 2  # started, done
@@ -189,14 +184,13 @@ def test_prune_drops_old_turns_events_but_never_the_newest(loop_id):
     assert removed == stored - 1
     assert [e.seq for e in turns.events_after(0)] == [newest]
     later = enqueue(loop_id)
-    assert start(loop_id) is not None
+    assert later.started is not None
     assert turns.turn_events(later.turn_id)[0].seq > newest  # ids never restart
 
 
 def test_the_writer_commits_in_groups_and_isolates_failures(loop_id):
     """Group commit: many submissions share transactions, each in its own savepoint."""
-    queued = enqueue(loop_id)
-    start(loop_id)
+    queued = enqueue(loop_id)  # an idle loop: started at once
 
     async def main():
         writer = Writer(asyncio.get_running_loop(), on_commit=lambda: None)
