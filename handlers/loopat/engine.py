@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -240,6 +241,7 @@ class Engine:
             self.runners.pop(loop_id, None)  # no await since the check above: run_loop sees it gone
 
     async def _run_turn(self, started: StartedTurn) -> None:
+        started = dataclasses.replace(started, history=await self.writer.submit(turns.history, started.loop.id))
         control = TurnControl()
         self.controls[started.turn_id] = control
         io = TurnIO(started, self.writer.submit, control, self.settings)

@@ -69,12 +69,11 @@ async def post_loops_by_id_messages(request: Request) -> StreamingResponse:
     # Subscribed before anything is written, so no event of the new turn can be missed.
     subscriber = engine.subscribe(turns.loop_id_from_api(request.path_params["id"]))
     try:
-        queued: turns.Enqueued = await anyio.to_thread.run_sync(
-            lambda: turns.write(turns.enqueue, request.path_params["id"], user, body["content"],
-                                body.get("permission_mode"), key, engine.identity, now=time.time(),
-                                lease_seconds=settings.loopat_lease_seconds,
-                                window_hours=settings.loopat_idempotency_hours))
-        engine.nudge()
+        # Through the engine's writer: concurrent messages share one transaction (group commit).
+        queued: turns.Enqueued = await engine.writer.submit(
+            turns.enqueue, request.path_params["id"], user, body["content"], body.get("permission_mode"), key,
+            engine.identity, now=time.time(), lease_seconds=settings.loopat_lease_seconds,
+            window_hours=settings.loopat_idempotency_hours)
         if queued.claimed:
             engine.run_loop(queued.loop_id, queued.started)
         after = 0

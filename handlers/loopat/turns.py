@@ -28,6 +28,8 @@ import typing as t
 import uuid
 from dataclasses import dataclass, field
 
+from peewee import fn
+
 from server.errors import ApiError
 from storage import db
 from storage.base import utcnow
@@ -79,7 +81,8 @@ class StartedTurn:
     loop: LoopView
     content: str
     permission_mode: str
-    history: list[tuple[str, str]] = field(default_factory=list)  # (user content, assistant text)
+    history: list[tuple[str, str]] = field(default_factory=list)  # (user content, assistant text), loaded
+    # by the runner before the agent starts (kept out of the request's transaction)
     events: list[LogEvent] = field(default_factory=list)  # `started`
 
 
@@ -156,25 +159,37 @@ def enqueue(loop_id: str, user: str, content: str, permission_mode: str | None, 
             if prior.request_hash != digest:
                 raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
             return Enqueued(prior.id, prior.loop, replay=True, claimed=False)
-    waiting = Turn.select().where((Turn.loop == loop.id) & (Turn.state == "queued")).count()
-    running = Turn.select().where((Turn.loop == loop.id) & (Turn.state == "running")).exists()
+    counts = dict(Turn.select(Turn.state, fn.COUNT(Turn.id))
+                  .where((Turn.loop == loop.id) & Turn.state.in_(ACTIVE_STATES)).group_by(Turn.state).tuples())
+    waiting, running = counts.get("queued", 0), counts.get("running", 0)
+    idle = not (waiting or running)
+    # One statement takes the lease (when free), counts the turn if it starts now, and keeps a
+    # mode sent with the message as the loop's mode (upstream: not just this turn's).
+    changes: dict[t.Any, t.Any] = {Loop.runner: claimant, Loop.lease_until: now + lease_seconds,
+                                   Loop.turn_count: Loop.turn_count + (1 if idle else 0)}
+    if permission_mode is not None:
+        changes[Loop.permission_mode] = permission_mode
+    claimed = bool(Loop.update(changes).where(
+        (Loop.id == loop.id)
+        & (Loop.runner.is_null() | (Loop.lease_until < now) | (Loop.runner == claimant))).execute())
+    if not claimed and permission_mode is not None:
+        Loop.update(permission_mode=permission_mode).where(Loop.id == loop.id).execute()
+    if claimed and loop.runner not in (None, claimant) and running:
+        _end_lost_turns(loop.id)  # a takeover: the dead runner's turn ends; ours waits its turn
+    start_now = claimed and idle  # an idle loop starts the turn in this very transaction
     turn_id = new_turn_id()
     Turn.insert(id=turn_id, loop=loop.id, user=user, content=content, permission_mode=permission_mode,
-                idempotency_key=key, request_hash=digest, created_at=utcnow()).execute()
-    events = []
-    if waiting or running:
-        events.append(_event(loop.id, turn_id, "queued", {"position": waiting + 1}))
-    if permission_mode is not None:
-        # A mode sent with a message becomes the loop's mode, not just this turn's (upstream).
-        Loop.update(permission_mode=permission_mode).where(Loop.id == loop.id).execute()
-    claimed = claim(loop.id, claimant, now=now, lease_seconds=lease_seconds)
-    started = None
-    if claimed and not (waiting or running):
-        # An idle loop starts the turn at once, in this transaction: `started` is on the wire
-        # without waiting for the runner's first write.
-        started = start_next(loop.id, claimant, now=now, lease_seconds=lease_seconds)
-        events += started.events if started else []
-    return Enqueued(turn_id, loop.id, replay=False, claimed=claimed, started=started, events=events)
+                idempotency_key=key, request_hash=digest, created_at=utcnow(),
+                state="running" if start_now else "queued", started_at=utcnow() if start_now else None,
+                runner=claimant if start_now else None).execute()
+    if not start_now:
+        event = _event(loop.id, turn_id, "queued", {"position": waiting + 1}) if waiting or running else None
+        return Enqueued(turn_id, loop.id, replay=False, claimed=claimed, events=[event] if event else [])
+    started = _event(loop.id, turn_id, "started", {"turn_id": turn_id, "cold_start": False})
+    view = LoopView(loop.id, loop.title, loop.created_at.isoformat(), loop.user, loop.vault,
+                    json.loads(loop.profiles), loop.repo, loop.turn_count + 1)
+    turn = StartedTurn(turn_id, view, content, permission_mode or loop.permission_mode, events=[started])
+    return Enqueued(turn_id, loop.id, replay=False, claimed=True, started=turn, events=[started])
 
 
 # ------------------------------------------------------------------ the runner's side
@@ -190,9 +205,15 @@ def claim(loop_id: str, claimant: str, *, now: float, lease_seconds: float) -> b
         (Loop.id == loop_id)
         & (Loop.runner.is_null() | (Loop.lease_until < now) | (Loop.runner == claimant))).execute()
     if taken and before.runner not in (None, claimant):
-        for turn in Turn.select(Turn.id).where((Turn.loop == loop_id) & (Turn.state == "running")):
-            _finish(loop_id, turn.id, "error", LOST)
+        _end_lost_turns(loop_id)
     return bool(taken)
+
+
+def history(loop_id: str, limit: int = HISTORY_TURNS) -> list[tuple[str, str]]:
+    """The loop's finished exchanges, oldest first: (user content, assistant text)."""
+    rows = (Turn.select(Turn.content, Turn.assistant_text)
+            .where((Turn.loop == loop_id) & (Turn.state == "done")).order_by(Turn.seq.desc()).limit(limit))
+    return [(row.content, row.assistant_text or "") for row in rows][::-1]
 
 
 def start_next(loop_id: str, runner: str, *, now: float, lease_seconds: float) -> StartedTurn | None:
@@ -211,16 +232,9 @@ def start_next(loop_id: str, runner: str, *, now: float, lease_seconds: float) -
     Turn.update(state="running", started_at=utcnow(), runner=runner).where(Turn.id == turn.id).execute()
     Loop.update(turn_count=Loop.turn_count + 1, lease_until=now + lease_seconds).where(Loop.id == loop_id).execute()
     started = _event(loop_id, turn.id, "started", {"turn_id": turn.id, "cold_start": False})
-    history = [
-        (row.content, row.assistant_text or "")
-        for row in Turn.select(Turn.content, Turn.assistant_text)
-        .where((Turn.loop == loop_id) & (Turn.state == "done") & (Turn.seq < turn.seq))
-        .order_by(Turn.seq.desc()).limit(HISTORY_TURNS)
-    ][::-1]
     view = LoopView(loop.id, loop.title, loop.created_at.isoformat(), loop.user, loop.vault,
                     json.loads(loop.profiles), loop.repo, loop.turn_count + 1)
-    return StartedTurn(turn.id, view, turn.content, turn.permission_mode or loop.permission_mode, history,
-                       [started])
+    return StartedTurn(turn.id, view, turn.content, turn.permission_mode or loop.permission_mode, events=[started])
 
 
 def append(loop_id: str, turn_id: str, events: list[tuple[str, dict]], *, finish: str | None = None,
@@ -399,6 +413,11 @@ def _event(loop_id: str, turn_id: str, name: str, data: dict) -> LogEvent:
 def _still_running(turn_id: str) -> bool:
     # An UPDATE, not a SELECT: the guard holds on databases without SQLite's single writer too.
     return bool(Turn.update(state=Turn.state).where((Turn.id == turn_id) & (Turn.state == "running")).execute())
+
+
+def _end_lost_turns(loop_id: str) -> None:
+    for turn in Turn.select(Turn.id).where((Turn.loop == loop_id) & (Turn.state == "running")):
+        _finish(loop_id, turn.id, "error", LOST)
 
 
 def _finish(loop_id: str, turn_id: str, state: str, error: dict | None = None) -> None:

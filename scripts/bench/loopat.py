@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from scripts.bench.harness import RESULTS, pentapi_server
-from scripts.bench.sse_load import CpuMeter, StreamSpec, Streams, probe, worker_pids
+from scripts.bench.sse_load import CpuMeter, Streams, StreamSpec, probe, worker_pids
 
 P = "/loopat/api/v1"
 ASK = "ask me, then what is 6*7"
@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> dict:
     token, loop_ids = provision(data_dir, args.streams)
     auth = {"Authorization": f"Bearer {token}"}
     result: dict = {"setup": {"streams": args.streams, "watchers": args.watchers, "client_processes": args.procs,
-                              "open_rate_per_s": args.rate, "server_workers": 2, "machine_cpus": os.cpu_count(),
+                              "open_rate_per_s": args.rate, "server_workers": args.workers, "machine_cpus": os.cpu_count(),
                               "python": platform.python_version(), "load_average_at_start": os.getloadavg()}}
-    with pentapi_server(workers=2, env=ENV, data_dir=data_dir) as url:
-        workers = {f"worker{pid}": pid for pid in worker_pids(url)}
+    with pentapi_server(workers=args.workers, env=ENV, data_dir=data_dir) as url:
+        workers = {f"worker{pid}": pid for pid in worker_pids(url, args.workers)}
         probes = ordinary(token, loop_ids, args.probe_requests)
         meter = CpuMeter(workers)
         result["ordinary_alone"] = probe(url, probes, args.probe_concurrency)
@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=0, help="GET /events watchers to open on top")
     parser.add_argument("--rate", type=float, default=200.0, help="new streams per second, in total")
     parser.add_argument("--procs", type=int, default=4, help="client processes opening the streams")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds to hold everything open, idle")
     parser.add_argument("--probe-requests", type=int, default=400)
     parser.add_argument("--probe-concurrency", type=int, default=8)

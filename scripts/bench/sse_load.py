@@ -82,14 +82,14 @@ class StreamSpec:
 
 
 async def _open_and_hold(host: str, port: int, spec: StreamSpec, release: asyncio.Event,
-                         report: t.Callable[[float | None, str], None]) -> str:
+                         report: t.Callable[[float | None, float | None, str], None]) -> str:
     """Send the request, time its first complete SSE event (`report`), then hold the stream
     (reading and discarding pings) until `release`. Returns "" or why it ended early."""
     started = time.perf_counter()
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError as exc:
-        report(None, f"connect: {exc}")
+        report(None, None, f"connect: {exc}")
         return "failed"
     try:
         writer.write(spec.request(f"{host}:{port}"))
@@ -97,21 +97,22 @@ async def _open_and_hold(host: str, port: int, spec: StreamSpec, release: asynci
         while b"\r\n\r\n" not in buffer:
             chunk = await reader.read(65536)
             if not chunk:
-                report(None, "closed before headers")
+                report(None, None, "closed before headers")
                 return "failed"
             buffer += chunk
+        headers_ms = (time.perf_counter() - started) * 1000
         head, _, rest = buffer.partition(b"\r\n\r\n")
         status = head.split(b" ", 2)[1]
         if status != b"200":
-            report(None, f"status {status.decode()}")
+            report(None, None, f"status {status.decode()}")
             return "failed"
         while b"\n\n" not in rest:  # the first complete event (chunk-size lines end in \r\n)
             chunk = await reader.read(65536)
             if not chunk:
-                report(None, "closed before the first event")
+                report(None, None, "closed before the first event")
                 return "failed"
             rest += chunk
-        report((time.perf_counter() - started) * 1000, "")
+        report((time.perf_counter() - started) * 1000, headers_ms, "")
         holding = asyncio.ensure_future(release.wait())
         while True:
             reading = asyncio.ensure_future(reader.read(65536))
@@ -131,11 +132,16 @@ def _client_process(url: str, specs: list[StreamSpec], rate: float, results: t.A
 
     async def main() -> None:
         firsts: list[float] = []
+        heads: list[float] = []
         errors: list[str] = []
         ready, released = asyncio.Event(), asyncio.Event()
 
-        def report(ms: float | None, error: str) -> None:
-            (firsts.append(ms) if ms is not None else errors.append(error))
+        def report(ms: float | None, headers_ms: float | None, error: str) -> None:
+            if ms is not None:
+                firsts.append(ms)
+                heads.append(headers_ms)
+            else:
+                errors.append(error)
             if len(firsts) + len(errors) == len(specs):
                 ready.set()
 
@@ -144,7 +150,7 @@ def _client_process(url: str, specs: list[StreamSpec], rate: float, results: t.A
             tasks.append(asyncio.ensure_future(_open_and_hold(parts.hostname, parts.port, spec, released, report)))
             await asyncio.sleep(1 / rate)
         await ready.wait()
-        results.put({"phase": "open", "first_event_ms": firsts, "errors": errors})
+        results.put({"phase": "open", "first_event_ms": firsts, "headers_ms": heads, "errors": errors})
         while not release.is_set():
             await asyncio.sleep(0.05)
         released.set()
@@ -211,9 +217,11 @@ class Streams:
     def wait_open(self, timeout: float = 600) -> dict:
         reports = [self.results.get(timeout=timeout) for _ in self.processes]
         firsts = [ms for report in reports for ms in report["first_event_ms"]]
+        heads = [ms for report in reports for ms in report["headers_ms"]]
         errors = [e for report in reports for e in report["errors"]]
         return {"streams_requested": self.total, "streams_open": len(firsts), "stream_errors": len(errors),
-                "error_kinds": sorted(set(errors))[:5], "first_event": percentiles(firsts)}
+                "error_kinds": sorted(set(errors))[:5], "first_event": percentiles(firsts),
+                "response_headers": percentiles(heads)}
 
     def close(self) -> dict:
         self.release.set()
@@ -223,12 +231,12 @@ class Streams:
         return {"closed_by_server_early": sum(r["closed_early"] for r in reports)}
 
 
-def worker_pids(url: str, tries: int = 200) -> list[int]:
+def worker_pids(url: str, workers: int = 2, tries: int = 200) -> list[int]:
     """The server's worker pids, learnt from X-Served-By (PENTAPI_EXPOSE_WORKER=1)."""
     seen: set[int] = set()
     for _ in range(tries):
         with httpx.Client(timeout=5) as client:
             seen.add(int(client.get(f"{url}/healthz").headers["x-served-by"]))
-        if len(seen) >= 2:
+        if len(seen) >= workers:
             break
     return sorted(seen)
