@@ -8,6 +8,7 @@ paths. The whole middleware stack is listed here, outermost first.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import logging
 import re
@@ -121,6 +122,12 @@ def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_han
         missing = [f for f in functions.values() if not hasattr(module, f.rsplit(".", 1)[1])]
         if missing:
             raise RuntimeError(f"{api_def.name}: security functions missing: {', '.join(missing)}")
+        for name in functions.values():
+            # Connexion inspects a security function's signature on every request (which keyword
+            # arguments it takes); a precomputed __signature__ makes that a lookup.
+            function = getattr(module, name.rsplit(".", 1)[1])
+            if inspect.isfunction(function) and "__signature__" not in function.__dict__:
+                function.__signature__ = inspect.signature(function)
     for mount in api_def.mounts(combined):
         if not mount.document["paths"]:
             continue

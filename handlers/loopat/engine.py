@@ -48,15 +48,22 @@ PRUNE_EVERY_SECONDS = 3600.0
 class Subscriber:
     """One open stream's inbox: log events of its loop, and PING when it has been idle."""
 
-    __slots__ = ("loop_id", "queue", "last_sent")
+    __slots__ = ("loop_id", "queue", "last_sent", "pinged")
 
     def __init__(self, loop_id: str) -> None:
         self.loop_id = loop_id
         self.queue: asyncio.Queue = asyncio.Queue()
         self.last_sent = time.monotonic()
+        self.pinged = False  # a PING arrived since the stream last sent something
 
-    async def next(self) -> LogEvent | object:
-        return await self.queue.get()
+    async def batch(self) -> list[LogEvent | object]:
+        """Wait for the next item, then take everything else already waiting."""
+        items = [await self.queue.get()]
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        if any(item is PING for item in items):
+            self.pinged = True
+        return items
 
 
 class Writer:
@@ -241,7 +248,8 @@ class Engine:
             self.runners.pop(loop_id, None)  # no await since the check above: run_loop sees it gone
 
     async def _run_turn(self, started: StartedTurn) -> None:
-        started = dataclasses.replace(started, history=await self.writer.submit(turns.history, started.loop.id))
+        history = await asyncio.to_thread(turns.read, turns.history, started.loop.id)  # a read: no write lock
+        started = dataclasses.replace(started, history=history)
         control = TurnControl()
         self.controls[started.turn_id] = control
         io = TurnIO(started, self.writer.submit, control, self.settings)

@@ -32,31 +32,40 @@ async def turn_stream(engine: Engine, subscriber: Subscriber, turn_id: str, afte
     """POST /messages: the turn's events from `after` on (all of them for a new turn or a replay
     by Idempotency-Key), then live, until its own done, interrupted or error. `subscriber` was
     subscribed before the turn was written; for a new turn, `written` is what its request's
-    transaction wrote (nothing else of it can be older), so no backlog read is needed."""
+    transaction wrote (nothing else of it can be older), so no backlog read is needed.
+
+    Frames ready together go out as one chunk (one socket write, not one per event)."""
     try:
         if written is not None:
-            for event in written:
-                yield _sent(subscriber, event)
-                after = event.seq
+            if written:
+                after = written[-1].seq
+                yield _chunk(subscriber, [frame(e.seq, e.name, e.data) for e in written])
         while written is None:
             backlog = await anyio.to_thread.run_sync(turns.read, turns.turn_events, turn_id, after, PAGE)
-            for event in backlog:
-                yield _sent(subscriber, event)
-                after = event.seq
-                if event.name in TERMINAL_EVENTS:
-                    return
+            ended = next((i for i, e in enumerate(backlog) if e.name in TERMINAL_EVENTS), None)
+            backlog = backlog if ended is None else backlog[: ended + 1]
+            if backlog:
+                after = backlog[-1].seq
+                yield _chunk(subscriber, [frame(e.seq, e.name, e.data) for e in backlog])
+            if ended is not None:
+                return
             if len(backlog) < PAGE:
                 break
         while True:
-            item = await subscriber.next()
-            if item is PING:
-                yield _ping(subscriber, after)
-                continue
-            if item.seq <= after or item.turn != turn_id:
-                continue
-            yield _sent(subscriber, item)
-            after = item.seq
-            if item.name in TERMINAL_EVENTS:
+            frames, ended = [], False
+            for item in await subscriber.batch():
+                if item is PING or item.seq <= after or item.turn != turn_id:
+                    continue
+                frames.append(frame(item.seq, item.name, item.data))
+                after = item.seq
+                if item.name in TERMINAL_EVENTS:
+                    ended = True
+                    break
+            if frames:
+                yield _chunk(subscriber, frames)
+            elif subscriber.pinged:
+                yield _chunk(subscriber, [frame(after, "ping", "{}")])
+            if ended:
                 return
     finally:
         engine.unsubscribe(subscriber)
@@ -74,41 +83,40 @@ async def loop_stream(engine: Engine, loop_id: str, last_event_id: int | None,
             after = last_event_id
             while True:
                 backlog = await anyio.to_thread.run_sync(turns.read, turns.loop_events, loop_id, after, PAGE)
-                for event in backlog:
-                    yield _sent(subscriber, event)
-                    after = event.seq
+                if backlog:
+                    after = backlog[-1].seq
+                    yield _chunk(subscriber, [frame(e.seq, e.name, e.data) for e in backlog])
                 if len(backlog) < PAGE:
                     break
         else:
             after, snapshot = await anyio.to_thread.run_sync(turns.read, turns.snapshot, loop_id)
             if snapshot is not None:
-                yield _sent(subscriber, LogEvent(after, loop_id, snapshot["turn_id"], "snapshot",
-                                                 turns.encode(snapshot)))
-        while (item := await _next(subscriber, deadline)) is not None:
-            if item is PING:
-                yield _ping(subscriber, after)
-            elif item.seq > after:
-                yield _sent(subscriber, item)
-                after = item.seq
+                yield _chunk(subscriber, [frame(after, "snapshot", turns.encode(snapshot))])
+        while (items := await _batch(subscriber, deadline)) is not None:
+            frames = []
+            for item in items:
+                if item is not PING and item.seq > after:
+                    frames.append(frame(item.seq, item.name, item.data))
+                    after = item.seq
+            if frames:
+                yield _chunk(subscriber, frames)
+            elif subscriber.pinged:
+                yield _chunk(subscriber, [frame(after, "ping", "{}")])
         yield b"retry: 1000\n\n"  # resume with Last-Event-ID; nothing is lost
     finally:
         engine.unsubscribe(subscriber)
 
 
-async def _next(subscriber: Subscriber, deadline: float | None) -> LogEvent | object | None:
-    """The next item, or None once `deadline` has passed."""
+async def _batch(subscriber: Subscriber, deadline: float | None) -> list | None:
+    """The next items, or None once `deadline` has passed."""
     if deadline is None:
-        return await subscriber.next()
+        return await subscriber.batch()
     with anyio.move_on_after(deadline - time.monotonic()):
-        return await subscriber.next()
+        return await subscriber.batch()
     return None
 
 
-def _sent(subscriber: Subscriber, event: LogEvent) -> bytes:
+def _chunk(subscriber: Subscriber, frames: list[bytes]) -> bytes:
     subscriber.last_sent = time.monotonic()
-    return frame(event.seq, event.name, event.data)
-
-
-def _ping(subscriber: Subscriber, after: int) -> bytes:
-    subscriber.last_sent = time.monotonic()
-    return frame(after, "ping", "{}")
+    subscriber.pinged = False
+    return b"".join(frames)

@@ -28,8 +28,7 @@ import typing as t
 import uuid
 from dataclasses import dataclass, field
 
-from peewee import fn
-
+from handlers.loopat import sql
 from server.errors import ApiError
 from storage import db
 from storage.base import utcnow
@@ -143,9 +142,14 @@ def request_hash(loop_id: str, content: str, permission_mode: str | None) -> str
 
 def enqueue(loop_id: str, user: str, content: str, permission_mode: str | None, key: str | None,
             claimant: str, *, now: float, lease_seconds: float, window_hours: float) -> Enqueued:
-    """Record a message as a queued turn (or find the turn its Idempotency-Key names) and try
-    to take the loop's lease for `claimant`. Raises the documented 400/403/404/409."""
-    loop = owned_loop(loop_id, user)
+    """Record a message as a turn (or find the turn its Idempotency-Key names) and try to take
+    the loop's lease for `claimant`; on an idle loop the turn starts in this transaction.
+    Raises the documented 400/403/404/409. (Hot path: hand-written SQL, see sql.py.)"""
+    loop = sql.loop_row(loop_id_from_api(loop_id))
+    if loop is None:
+        raise ApiError(404, "loop_not_found", "no loop with this id")
+    if loop.user != user:
+        raise ApiError(403, "not_loop_owner", "this loop belongs to another user")
     if loop.archived:
         raise ApiError(400, "loop_archived", "this loop is archived")
     digest = request_hash(loop.id, content, permission_mode)
@@ -159,29 +163,17 @@ def enqueue(loop_id: str, user: str, content: str, permission_mode: str | None, 
             if prior.request_hash != digest:
                 raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
             return Enqueued(prior.id, prior.loop, replay=True, claimed=False)
-    counts = dict(Turn.select(Turn.state, fn.COUNT(Turn.id))
-                  .where((Turn.loop == loop.id) & Turn.state.in_(ACTIVE_STATES)).group_by(Turn.state).tuples())
-    waiting, running = counts.get("queued", 0), counts.get("running", 0)
+    waiting, running = sql.active_counts(loop.id)
     idle = not (waiting or running)
-    # One statement takes the lease (when free), counts the turn if it starts now, and keeps a
-    # mode sent with the message as the loop's mode (upstream: not just this turn's).
-    changes: dict[t.Any, t.Any] = {Loop.runner: claimant, Loop.lease_until: now + lease_seconds,
-                                   Loop.turn_count: Loop.turn_count + (1 if idle else 0)}
-    if permission_mode is not None:
-        changes[Loop.permission_mode] = permission_mode
-    claimed = bool(Loop.update(changes).where(
-        (Loop.id == loop.id)
-        & (Loop.runner.is_null() | (Loop.lease_until < now) | (Loop.runner == claimant))).execute())
+    claimed = sql.take_lease(loop.id, claimant, now + lease_seconds, now, idle, permission_mode)
     if not claimed and permission_mode is not None:
-        Loop.update(permission_mode=permission_mode).where(Loop.id == loop.id).execute()
+        sql.set_permission_mode(loop.id, permission_mode)  # upstream: the mode persists for the loop
     if claimed and loop.runner not in (None, claimant) and running:
         _end_lost_turns(loop.id)  # a takeover: the dead runner's turn ends; ours waits its turn
     start_now = claimed and idle  # an idle loop starts the turn in this very transaction
     turn_id = new_turn_id()
-    Turn.insert(id=turn_id, loop=loop.id, user=user, content=content, permission_mode=permission_mode,
-                idempotency_key=key, request_hash=digest, created_at=utcnow(),
-                state="running" if start_now else "queued", started_at=utcnow() if start_now else None,
-                runner=claimant if start_now else None).execute()
+    sql.insert_turn(turn_id, loop.id, user, content, permission_mode, key, digest,
+                    "running" if start_now else "queued", claimant if start_now else None, utcnow())
     if not start_now:
         event = _event(loop.id, turn_id, "queued", {"position": waiting + 1}) if waiting or running else None
         return Enqueued(turn_id, loop.id, replay=False, claimed=claimed, events=[event] if event else [])
@@ -241,11 +233,10 @@ def append(loop_id: str, turn_id: str, events: list[tuple[str, dict]], *, finish
            assistant_text: str | None = None) -> bool:
     """Add events of a running turn, and end it when `finish` is given (its terminal event must
     be the last of `events`). False when the turn is no longer running (interrupted elsewhere)."""
-    if not _still_running(turn_id):
+    if not sql.still_running(turn_id):
         return False
     if events:
-        rows = [{"loop": loop_id, "turn": turn_id, "name": name, "data": encode(data)} for name, data in events]
-        Event.insert_many(rows).execute()
+        sql.insert_events([(loop_id, turn_id, name, encode(data)) for name, data in events])
     if finish is not None:
         Turn.update(state=finish, ended_at=utcnow(), pending_choice=None, assistant_text=assistant_text).where(
             Turn.id == turn_id).execute()
@@ -258,9 +249,7 @@ def open_choice(loop_id: str, turn_id: str, choice_id: str, kind: str, payload: 
     """Pending events, then the choice and its requires_choice event (False: turn ended)."""
     if not append(loop_id, turn_id, events):
         return False
-    Choice.insert(id=choice_id, loop=loop_id, turn=turn_id, kind=kind, payload=encode(payload),
-                  created_at=utcnow()).on_conflict_ignore().execute()
-    Turn.update(pending_choice=choice_id).where(Turn.id == turn_id).execute()
+    sql.insert_choice(choice_id, loop_id, turn_id, kind, encode(payload), utcnow())
     _event(loop_id, turn_id, "requires_choice", {"choice_id": choice_id, "kind": kind, "payload": payload})
     return True
 
@@ -364,9 +353,7 @@ def max_seq() -> int:
 
 def events_after(seq: int, limit: int = 1000) -> list[LogEvent]:
     """The global tail every process follows (one primary-key range read)."""
-    query = (Event.select(Event.seq, Event.loop, Event.turn, Event.name, Event.data)
-             .where(Event.seq > seq).order_by(Event.seq).limit(limit))
-    return [LogEvent(*row) for row in query.tuples()]
+    return [LogEvent(*row) for row in sql.events_after(seq, limit)]
 
 
 def turn_events(turn_id: str, after: int = 0, limit: int = 500) -> list[LogEvent]:
@@ -406,13 +393,7 @@ def event_in(seq: int, *, loop_id: str | None = None, turn_id: str | None = None
 
 def _event(loop_id: str, turn_id: str, name: str, data: dict) -> LogEvent:
     encoded = encode(data)
-    seq = Event.insert(loop=loop_id, turn=turn_id, name=name, data=encoded).execute()
-    return LogEvent(seq, loop_id, turn_id, name, encoded)
-
-
-def _still_running(turn_id: str) -> bool:
-    # An UPDATE, not a SELECT: the guard holds on databases without SQLite's single writer too.
-    return bool(Turn.update(state=Turn.state).where((Turn.id == turn_id) & (Turn.state == "running")).execute())
+    return LogEvent(sql.insert_event(loop_id, turn_id, name, encoded), loop_id, turn_id, name, encoded)
 
 
 def _end_lost_turns(loop_id: str) -> None:

@@ -71,9 +71,10 @@ def run(args: argparse.Namespace) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-loopat-"))
     token, loop_ids = provision(data_dir, args.streams)
     auth = {"Authorization": f"Bearer {token}"}
-    result: dict = {"setup": {"streams": args.streams, "watchers": args.watchers, "client_processes": args.procs,
-                              "open_rate_per_s": args.rate, "server_workers": args.workers, "machine_cpus": os.cpu_count(),
-                              "python": platform.python_version(), "load_average_at_start": os.getloadavg()}}
+    result: dict = {"setup": {
+        "streams": args.streams, "watchers": args.watchers, "client_processes": args.procs,
+        "open_rate_per_s": args.rate, "server_workers": args.workers, "machine_cpus": os.cpu_count(),
+        "python": platform.python_version(), "load_average_at_start": os.getloadavg()}}
     with pentapi_server(workers=args.workers, env=ENV, data_dir=data_dir) as url:
         workers = {f"worker{pid}": pid for pid in worker_pids(url, args.workers)}
         probes = ordinary(token, loop_ids, args.probe_requests)
