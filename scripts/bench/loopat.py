@@ -1,8 +1,9 @@
 """loopat benchmark: how many turn streams one server holds open, how fast each gets its first
 event, and whether ordinary requests keep their latency meanwhile.
 
-`python -m scripts.bench.loopat --streams 1000`: provisions a user and N loops, starts
-`pentapi serve` (2 workers), then
+`python -m scripts.bench.loopat --streams 1000`: for each opening rate (--rates, default 100
+and 200 new streams per second), provisions a user and N loops, starts `pentapi serve`
+(2 workers), then
 
 1. times ordinary requests alone (GET /loops/{id} with runtime state, and POST /loops, a small
    write), from a probe process of their own;
@@ -67,13 +68,14 @@ def ordinary(token: str, loop_ids: list[str], n: int) -> list[dict]:
     return out
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace, rate: float) -> dict:
+    """One measurement on a fresh server and database, opening streams at `rate` per second."""
     data_dir = Path(tempfile.mkdtemp(prefix="bench-loopat-"))
     token, loop_ids = provision(data_dir, args.streams)
     auth = {"Authorization": f"Bearer {token}"}
     result: dict = {"setup": {
         "streams": args.streams, "watchers": args.watchers, "client_processes": args.procs,
-        "open_rate_per_s": args.rate, "server_workers": args.workers, "machine_cpus": os.cpu_count(),
+        "open_rate_per_s": rate, "server_workers": args.workers, "machine_cpus": os.cpu_count(),
         "python": platform.python_version(), "load_average_at_start": os.getloadavg()}}
     with pentapi_server(workers=args.workers, env=ENV, data_dir=data_dir) as url:
         workers = {f"worker{pid}": pid for pid in worker_pids(url, args.workers)}
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> dict:
 
         specs = [StreamSpec("POST", f"{P}/loops/{loop_id}/messages", auth,
                             {"content": ASK, "permission_mode": "default"}) for loop_id in loop_ids]
-        turns = Streams(url, specs, procs=args.procs, rate=args.rate)
+        turns = Streams(url, specs, procs=args.procs, rate=rate)
         clients = turns.start()
         meter = CpuMeter({**workers, **clients})
         result["turn_streams"] = turns.wait_open()
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> dict:
         if args.watchers:
             watch_specs = [StreamSpec("GET", f"{P}/loops/{loop_ids[i % len(loop_ids)]}/events", auth)
                            for i in range(args.watchers)]
-            watchers = Streams(url, watch_specs, procs=args.procs, rate=args.rate)
+            watchers = Streams(url, watch_specs, procs=args.procs, rate=rate)
             meter = CpuMeter({**workers, **watchers.start()})
             result["watch_streams"] = watchers.wait_open()
             result["watch_streams"]["cpu_while_opening"] = meter.read()
@@ -118,14 +120,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=1000, help="turn streams to open (one loop each)")
     parser.add_argument("--watchers", type=int, default=0, help="GET /events watchers to open on top")
-    parser.add_argument("--rate", type=float, default=200.0, help="new streams per second, in total")
+    parser.add_argument("--rates", default="100,200",
+                        help="new streams per second, in total; one run (fresh server) per rate")
     parser.add_argument("--procs", type=int, default=4, help="client processes opening the streams")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds to hold everything open, idle")
     parser.add_argument("--probe-requests", type=int, default=400)
     parser.add_argument("--probe-concurrency", type=int, default=8)
     args = parser.parse_args()
-    result = run(args)
+    result = {"benchmark": "loopat", "runs": [run(args, float(rate)) for rate in args.rates.split(",")]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "loopat.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
