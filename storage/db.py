@@ -39,7 +39,12 @@ def bind(url: str, *, write_concurrency: int = 1) -> peewee.Database:
     if current is not None and getattr(current, "_pentapi_url", None) == url:
         return current
     if current is not None:
-        current.close_all() if isinstance(current, PooledSqliteDatabase) else current.close()
+        # Only this thread's connection and the idle ones: a connection another thread is using
+        # (a worker's background thread) stays with it; closing it under that thread crashes
+        # SQLite, and the thread lets go of it on its own.
+        current.close()
+        if isinstance(current, PooledSqliteDatabase):
+            current.close_idle()
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -244,6 +244,9 @@ class Engine:
             raise
         except Exception:
             log.exception("loopat runner for %s failed", loop_id)
+            with contextlib.suppress(Exception):
+                await self.writer.submit(turns.release, loop_id, self.identity,
+                                         {"code": "agent_error", "message": "the turn's runner failed"})
         finally:
             self.runners.pop(loop_id, None)  # no await since the check above: run_loop sees it gone
 

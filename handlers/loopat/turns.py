@@ -196,9 +196,19 @@ def claim(loop_id: str, claimant: str, *, now: float, lease_seconds: float) -> b
     taken = Loop.update(runner=claimant, lease_until=now + lease_seconds).where(
         (Loop.id == loop_id)
         & (Loop.runner.is_null() | (Loop.lease_until < now) | (Loop.runner == claimant))).execute()
-    if taken and before.runner not in (None, claimant):
+    # A takeover: from another runner, or from our own that stopped renewing (its task died).
+    if taken and before.runner is not None and (before.runner != claimant or (before.lease_until or 0) < now):
         _end_lost_turns(loop_id)
     return bool(taken)
+
+
+def release(loop_id: str, runner: str, error: dict) -> None:
+    """A runner that failed: end its started turn with `error` and free the lease, so the queue
+    moves on (the janitor of any worker picks it up)."""
+    for turn in Turn.select(Turn.id).where((Turn.loop == loop_id) & (Turn.state == "running")
+                                           & (Turn.runner == runner)):
+        _finish(loop_id, turn.id, "error", error)
+    Loop.update(runner=None, lease_until=None).where((Loop.id == loop_id) & (Loop.runner == runner)).execute()
 
 
 def history(loop_id: str, limit: int = HISTORY_TURNS) -> list[tuple[str, str]]:

@@ -69,3 +69,29 @@ def test_an_error_inside_rolls_back(database):
         db.database.execute_sql("INSERT INTO t VALUES (5)")
         raise RuntimeError("boom")
     assert db.database.execute_sql("SELECT count(*) FROM t").fetchone()[0] == 0
+
+
+def test_rebinding_leaves_another_threads_connection_alone(tmp_path):
+    """db.bind() to another file closes this thread's and the idle connections only: a
+    background thread's connection in use stays open (closing it under that thread can crash
+    SQLite)."""
+    db.bind(f"sqlite:///{tmp_path / 'first.sqlite3'}")
+    connected, rebound, done = threading.Event(), threading.Event(), threading.Event()
+    seen: list = []
+
+    def background() -> None:
+        db.database.connect(reuse_if_open=True)
+        raw = db.database.connection()
+        connected.set()
+        rebound.wait(5)
+        seen.append(raw.execute("SELECT 41 + 1").fetchone()[0])  # still usable after the rebind
+        done.set()
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    connected.wait(5)
+    db.bind(f"sqlite:///{tmp_path / 'second.sqlite3'}")
+    rebound.set()
+    done.wait(5)
+    thread.join(5)
+    assert seen == [42]

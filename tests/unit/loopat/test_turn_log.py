@@ -215,3 +215,23 @@ def test_the_writer_commits_in_groups_and_isolates_failures(loop_id):
     texts = [json.loads(e.data)["text"] for e in turns.turn_events(queued.turn_id) if e.name == "assistant_delta"]
     assert texts == [str(i) for i in range(50)]  # in submission order, the failed one left nothing
     assert "x" not in names(queued.turn_id)
+
+
+def test_our_own_expired_lease_is_a_takeover_too(loop_id):
+    """A runner task of this very process that died stops renewing: the janitor's claim (same
+    identity, expired lease) ends its turn instead of leaving it running forever."""
+    stuck = enqueue(loop_id, runner="A", now=1000)
+    assert turns.write(turns.claim, loop_id, "A", now=1005, lease_seconds=LEASE)  # ours and live: renewed
+    assert Turn.get(Turn.id == stuck.turn_id).state == "running"
+    assert turns.write(turns.claim, loop_id, "A", now=1005 + LEASE + 1, lease_seconds=LEASE)
+    assert Turn.get(Turn.id == stuck.turn_id).state == "error"
+    assert json.loads(turns.turn_events(stuck.turn_id)[-1].data)["code"] == "sandbox_evicted"
+
+
+def test_release_ends_a_failed_runners_turn_and_frees_the_lease(loop_id):
+    failed, waiting = enqueue(loop_id, runner="A"), enqueue(loop_id, "next", runner="A")
+    turns.write(turns.release, loop_id, "A", {"code": "agent_error", "message": "x"})
+    assert names(failed.turn_id)[-1] == "error" and Loop.get(Loop.id == loop_id).runner is None
+    assert turns.read(turns.stale_loops, 1001) == [loop_id]  # the queue waits for any janitor
+    assert turns.write(turns.claim, loop_id, "B", now=1001, lease_seconds=LEASE)
+    assert start(loop_id, "B", now=1001).turn_id == waiting.turn_id
