@@ -79,9 +79,11 @@ class World:
 
 
 def until(source_iter, name: str) -> list:
-    """Read events up to and including the first named `name`."""
+    """Read events (pings left out) up to and including the first named `name`."""
     seen = []
     for event in source_iter:
+        if event.event == "ping" and name != "ping":
+            continue
         seen.append(event)
         if event.event == name:
             return seen

@@ -199,7 +199,8 @@ def test_interrupt_closes_open_streams_drops_the_queue_and_leaves_the_loop_idle(
         # The watcher saw both and is still open (it never closes on a turn's end).
         for line in watch.iter_lines():
             if line.startswith("event: "):
-                watcher_events.append(line.removeprefix("event: "))
+                if line != "event: ping":
+                    watcher_events.append(line.removeprefix("event: "))
             if watcher_events.count("interrupted") == 2:
                 break
     assert watcher_events[0] == "snapshot" and "queued" in watcher_events
@@ -230,7 +231,7 @@ def test_watching_starts_with_a_snapshot_of_the_running_turn(world):
         with world.client.stream("GET", f"{P}/loops/{loop_id}/events", headers=world.bearer()) as watch:
             assert watch.headers["content-type"].startswith("text/event-stream")
             lines = watch.iter_lines()
-            first = _next_event(lines)
+            first = _next_event(lines, pings=False)
             assert first["event"] == "snapshot"
             assert first["data"] == {"turn_id": first["data"]["turn_id"],
                                      "assistant_text_so_far": "Before I answer, one question. ",
@@ -238,14 +239,14 @@ def test_watching_starts_with_a_snapshot_of_the_running_turn(world):
             world.answer(loop_id, asked["choice_id"], {"answers": {"How detailed should my answer be?": "Brief"}})
             seen = []
             while not seen or seen[-1]["event"] != "done":
-                seen.append(_next_event(lines))
+                seen.append(_next_event(lines, pings=False))
             assert seen[0]["event"] == "choice_resolved"
             assert all(int(e["id"]) > int(first["id"]) for e in seen)
             # Still open after done: the next turn appears here too (without the POST's own stream).
             assert world.send(loop_id, "what is 9*9")[-1].event == "done"
             later = []
             while not later or later[-1]["event"] != "done":
-                later.append(_next_event(lines))
+                later.append(_next_event(lines, pings=False))
             assert later[0]["event"] == "started"
 
 
@@ -261,7 +262,7 @@ def test_watching_an_idle_loop_pings_and_resumes_with_last_event_id(world):
         lines = watch.iter_lines()
         replayed = []
         while not replayed or replayed[-1]["event"] != "done":
-            replayed.append(_next_event(lines))
+            replayed.append(_next_event(lines, pings=False))
     assert [e["id"] for e in replayed] == [e.id for e in first_turn[1:]]
 
 
@@ -322,12 +323,14 @@ def test_errors_before_the_stream_opens_are_json(world):
     assert world.wait_idle(loop_id)["turn_count"] == 1
 
 
-def _next_event(lines) -> dict:
+def _next_event(lines, pings: bool = True) -> dict:
+    """The next event from raw SSE lines (skipping pings unless `pings`)."""
     event = {}
     for line in lines:
         if not line:
-            if event:
+            if event and (pings or event.get("event") != "ping"):
                 return event
+            event = {}
             continue
         field, _, value = line.partition(": ")
         event[field] = json.loads(value) if field == "data" else value
@@ -347,5 +350,5 @@ def test_closing_the_stream_leaves_the_turn_to_finish(world):
         lines = watch.iter_lines()
         names = []
         while "done" not in names and time.monotonic() < deadline:
-            names.append(_next_event(lines)["event"])
+            names.append(_next_event(lines, pings=False)["event"])
     assert names[0] == "started" and names[-1] == "done"

@@ -119,11 +119,7 @@ def test_reconnecting_to_the_other_worker_replays_then_attaches_and_a_choice_cro
             connect_sse(other, "POST", f"{P}/loops/{loop_id}/messages", json=body, headers=headers) as source:
         assert source.response.headers["x-served-by"] != first_worker
         events = source.iter_sse()
-        replayed = []
-        for event in events:
-            replayed.append(event)
-            if event.event == "requires_choice":
-                break
+        replayed = _events(events, stop="requires_choice")
         assert [(e.id, e.event, e.data) for e in replayed] == [(e.id, e.event, e.data) for e in seen]
         # Answer through the other worker too: the runner (on the first worker) reads it from the log.
         choice_id = json.loads(seen[-1].data)["choice_id"]
