@@ -42,6 +42,9 @@ GENERATOR_OPTIONS = [
     "--use-annotated",
     "--formatters", "builtin",
     "--disable-timestamp",
+    # `format: email` stays a plain str: the request validators check formats already, and
+    # pydantic's EmailStr would need the optional email-validator package at import time.
+    "--type-mappings", "email=string", "idn-email=string",
 ]
 COVERAGE_START = "<!-- coverage:start (written by `pentapi generate`) -->"
 COVERAGE_END = "<!-- coverage:end -->"
@@ -192,14 +195,17 @@ SCAFFOLD_FUNCTION = '''
 
 @scaffold("{operation_id}")
 def {function}(**kwargs):
-    """{method} {path} (scaffolded by `pentapi generate`: answers 501 until written)."""
+    """{method} {path}
+
+    Scaffolded by `pentapi generate`: answers 501 until written.
+    """
 '''
 
 SCAFFOLD_SECURITY = '''
 
-@scaffold("{scheme}")
+@scaffold("{scheme}", security=True)
 def {function}(token=None, required_scopes=None, api_key=None):
-    """Verifies the `{scheme}` security scheme (scaffold: refuses every credential)."""
+    """Verifies the `{scheme}` security scheme (scaffold: refuses every credential with 401)."""
 '''
 
 

@@ -8,7 +8,6 @@ paths. The whole middleware stack is listed here, outermost first.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import logging
 import re
@@ -29,19 +28,32 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 
 from server import envelopes
 from server.apis import APIS, ApiDef, extra_apis
 from server.errors import INTERNAL, METHOD, classify
-from server.middleware import BodyLimit, NativeAsync, RequestLog, Site, request_id
+from server.middleware import BodyLimit, ContentDecoding, NativeAsync, RequestLog, Site, request_id
 from server.naming import security_function_for
 from server.oas31 import VALIDATOR_MAP, Spec31, URIParser31
 from server.resolver import HandlerResolver
+from server.security import SECURITY_MAP
 from server.settings import Settings, activate
 from storage import all_models, db
 
 log = logging.getLogger("pentapi")
+
+
+class _AnyPath(PathConvertor):
+    regex = "(?s:.*)"
+
+
+# Connexion mounts each API with a Starlette Mount, which matches the rest of the path with
+# the `path` convertor's `.*`; that stops at a newline, so a path parameter holding an encoded
+# newline (/agents/a%0Ab) missed its mounted API's routes and reached Flask unrouted (a 500).
+# Unmounted routes (`[^/]+`) match it, so mounted ones must too.
+register_url_convertor("path", _AnyPath())
 
 
 def create_app(settings: Settings | None = None, api: str | None = None) -> connexion.FlaskApp:
@@ -65,16 +77,19 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
             partial(RequestLog, served_by=settings.expose_worker),
             ExceptionMiddleware,
             partial(BodyLimit, max_bytes=settings.max_body_bytes),
+            partial(ContentDecoding, max_bytes=settings.max_body_bytes),
             partial(Site, mounts=mounts, combined=combined),
             RoutingMiddleware,
             SecurityMiddleware,
             RequestValidationMiddleware,
             ResponseValidationMiddleware,
             LifespanMiddleware,
-            partial(NativeAsync, handlers=async_handlers),
             ContextMiddleware,
+            # innermost, so `connexion.context` (token_info) works in async handlers as in sync ones
+            partial(NativeAsync, handlers=async_handlers),
         ],
         validator_map=VALIDATOR_MAP,
+        security_map=SECURITY_MAP,
         uri_parser_class=URIParser31,
         # tokenId -> token_id, from -> from_, id -> id_: handler arguments are plain Python names
         pythonic_params=True,
@@ -122,12 +137,6 @@ def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_han
         missing = [f for f in functions.values() if not hasattr(module, f.rsplit(".", 1)[1])]
         if missing:
             raise RuntimeError(f"{api_def.name}: security functions missing: {', '.join(missing)}")
-        for name in functions.values():
-            # Connexion inspects a security function's signature on every request (which keyword
-            # arguments it takes); a precomputed __signature__ makes that a lookup.
-            function = getattr(module, name.rsplit(".", 1)[1])
-            if inspect.isfunction(function) and "__signature__" not in function.__dict__:
-                function.__signature__ = inspect.signature(function)
     for mount in api_def.mounts(combined):
         if not mount.document["paths"]:
             continue
@@ -166,7 +175,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tra
 def render_error(request: ConnexionRequest, exc: Exception, *, mounts: list[tuple[str, ApiDef]],
                  fallback: ApiDef | None) -> ConnexionResponse:
     failure = classify(exc)
-    failure.path = request.url.path
+    failure.operation = request.scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
     rid = request_id(request.scope)
     if failure.kind == INTERNAL and failure.status == 500:
         log.error("unhandled error rid=%s %s %s", rid, request.method, request.url.path, exc_info=exc)

@@ -6,10 +6,12 @@ answer with the API's validation status (what the specs document) rather than 41
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from server import errors as E
 from server.errors import Failure
+from server.oas31 import Violation
 
 Rendered = tuple[int, dict, dict[str, str]]
 
@@ -104,7 +106,7 @@ def _loopat_code(failure: Failure) -> str:
         return failure.code
     if failure.kind == E.VALIDATION and failure.violations:
         first = failure.violations[0]
-        if "/choices/" in failure.path and first.location == "body":
+        if failure.operation == "postLoopsByIdChoicesByChoiceId" and first.location == "body":
             return "invalid_choice_payload"
         if first.location == "body" and "content" in _required_fields(failure):
             return "missing_content"
@@ -130,29 +132,17 @@ _LITHTRIX_CODES = {
     E.FORBIDDEN: "FORBIDDEN",
     E.INTERNAL: "INTERNAL_ERROR",
 }
-_FASTAPI_TYPES = {
-    "required": "missing",
-    "type": "type_error",
-    "maxLength": "string_too_long",
-    "minLength": "string_too_short",
-    "maximum": "less_than_equal",
-    "minimum": "greater_than_equal",
-    "exclusiveMaximum": "less_than",
-    "exclusiveMinimum": "greater_than",
-    "enum": "enum",
-    "const": "literal_error",
-    "pattern": "string_pattern_mismatch",
-    "format": "value_error",
-    "additionalProperties": "extra_forbidden",
-}
+_ATTRIBUTES = "Input should be a valid dictionary or object to extract fields from"
 
 
 def lithtrix(failure: Failure) -> Rendered:
-    if failure.kind == E.VALIDATION:
+    if failure.kind in (E.VALIDATION, E.MALFORMED):
         return 422, {"detail": _fastapi_detail(failure)}, failure.headers
-    if failure.kind in (E.MALFORMED, E.TOO_LARGE, E.MEDIA_TYPE):
-        kind = {E.MALFORMED: "json_invalid", E.TOO_LARGE: "value_error", E.MEDIA_TYPE: "model_attributes_type"}
-        return 422, {"detail": [{"loc": ["body"], "msg": failure.message, "type": kind[failure.kind]}]}, {}
+    if failure.kind == E.MEDIA_TYPE:
+        # FastAPI reads a non-JSON body as bytes, which the body model then refuses.
+        return 422, {"detail": [{"type": "model_attributes_type", "loc": ["body"], "msg": _ATTRIBUTES}]}, {}
+    if failure.kind == E.TOO_LARGE:
+        return 422, {"detail": [{"type": "value_error", "loc": ["body"], "msg": failure.message}]}, {}
     if failure.kind in (E.NOT_FOUND, E.METHOD):
         # FastAPI's own answers for routing errors.
         text = "Not Found" if failure.kind == E.NOT_FOUND else "Method Not Allowed"
@@ -167,16 +157,96 @@ def lithtrix(failure: Failure) -> Rendered:
 
 
 def _fastapi_detail(failure: Failure) -> list[dict[str, t.Any]]:
+    """FastAPI's RequestValidationError body: pydantic v2's type, loc, msg, input and ctx."""
     if not failure.violations:
-        return [{"loc": ["body"], "msg": failure.message, "type": "value_error"}]
-    detail = []
-    for v in failure.violations:
-        loc: list[t.Any] = [v.location, *v.path]
-        if v.keyword == "required" and v.location == "body":
-            missing = _required_fields(Failure(E.VALIDATION, 422, "", violations=[v]))
-            loc = [*loc, *missing]
-        detail.append({"loc": loc, "msg": v.message, "type": _FASTAPI_TYPES.get(v.keyword, "value_error")})
-    return detail
+        return [{"type": "value_error", "loc": ["body"], "msg": failure.message, "input": None}]
+    errors = [_fastapi_error(v) for v in failure.violations]
+    # pydantic reports a body's fields in order (jsonschema puts the object's own errors,
+    # such as missing fields, first); parameters keep their declaration order.
+    return sorted(errors, key=lambda e: [str(p) for p in e["loc"]] if e["loc"][0] == "body" else [])
+
+
+def _fastapi_error(v: Violation) -> dict[str, t.Any]:
+    loc: list[t.Any] = [v.location, *v.path]
+    value = v.instance
+    if v.location != "body" and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # FastAPI reports parameters as the raw strings it received
+    kind, msg, ctx = "value_error", v.message, None
+    if v.keyword == "json_invalid":
+        kind, msg, value, ctx = "json_invalid", "JSON decode error", {}, {"error": v.message}
+    elif v.keyword == "required":
+        kind, msg = "missing", "Field required"
+        missing = re.match(r"^'(.*)' is a required property$", v.message)
+        if missing:
+            loc.append(missing.group(1))  # pydantic reports the missing field, input = its parent
+        else:
+            value = None
+    elif v.keyword == "type":
+        kind, msg = _type_error(v, value)
+    elif v.keyword in _BOUNDS:
+        kind, word, key = _BOUNDS[v.keyword]
+        msg, ctx = f"Input should be {word} {v.expected}", {key: v.expected}
+    elif v.keyword in ("minLength", "maxLength"):
+        least = v.keyword == "minLength"
+        kind = "string_too_short" if least else "string_too_long"
+        plural = "" if v.expected == 1 else "s"
+        msg = f"String should have {'at least' if least else 'at most'} {v.expected} character{plural}"
+        ctx = {"min_length" if least else "max_length": v.expected}
+    elif v.keyword == "pattern":
+        kind, ctx = "string_pattern_mismatch", {"pattern": v.expected}
+        msg = f"String should match pattern '{v.expected}'"
+    elif v.keyword in ("enum", "const"):
+        options = v.expected if v.keyword == "enum" else [v.expected]
+        expected = _or_list([repr(o) for o in options])
+        kind = "enum" if v.keyword == "enum" else "literal_error"
+        msg, ctx = f"Input should be {expected}", {"expected": expected}
+    elif v.keyword == "additionalProperties":
+        kind, msg = "extra_forbidden", "Extra inputs are not permitted"
+    error: dict[str, t.Any] = {"type": kind, "loc": loc, "msg": msg, "input": value}
+    if ctx is not None:
+        error["ctx"] = ctx
+    return error
+
+
+_BOUNDS = {
+    "minimum": ("greater_than_equal", "greater than or equal to", "ge"),
+    "maximum": ("less_than_equal", "less than or equal to", "le"),
+    "exclusiveMinimum": ("greater_than", "greater than", "gt"),
+    "exclusiveMaximum": ("less_than", "less than", "lt"),
+}
+
+
+def _type_error(v: Violation, value: t.Any) -> tuple[str, str]:
+    expected = v.expected if isinstance(v.expected, list) else [v.expected]
+    wanted = next((ty for ty in expected if ty != "null"), "null")
+    text = isinstance(value, str)
+    if wanted == "integer":
+        if text:
+            return "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
+        if isinstance(value, float) and not value.is_integer():
+            return "int_from_float", "Input should be a valid integer, got a number with a fractional part"
+        return "int_type", "Input should be a valid integer"
+    if wanted == "number":
+        if text:
+            return "float_parsing", "Input should be a valid number, unable to parse string as a number"
+        return "float_type", "Input should be a valid number"
+    if wanted == "boolean":
+        if text:
+            return "bool_parsing", "Input should be a valid boolean, unable to interpret input"
+        return "bool_type", "Input should be a valid boolean"
+    if wanted == "object":
+        if not v.path:
+            return "model_attributes_type", _ATTRIBUTES
+        return "dict_type", "Input should be a valid dictionary"
+    if wanted == "array":
+        return "list_type", "Input should be a valid list"
+    if wanted == "null":
+        return "none_required", "Input should be None"
+    return "string_type", "Input should be a valid string"
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 # ------------------------------------------------------------------ Gvnr: {"error": "<code>", hint, retryable, ...}
@@ -194,11 +264,34 @@ _GVNR_CODES = {
 }
 
 
+# Validation codes the service answers for particular operations instead of invalid_params:
+# operationId -> {body field: code}, checked in order, the first field with a violation wins;
+# "*" matches any violation of that operation's input.
+GVNR_FIELD_CODES: dict[str, dict[str, str]] = {
+    "postAccountNotificationEmail": {"*": "invalid_email"},
+}
+
+
+def _gvnr_field_code(failure: Failure) -> str | None:
+    fields = GVNR_FIELD_CODES.get(failure.operation or "")
+    if failure.kind != E.VALIDATION or not fields:
+        return None
+    named: set[str] = set()
+    for v in failure.violations:
+        if v.path and v.location == "body":
+            named.add(str(v.path[0]))
+        named.update(_required_fields(Failure(E.VALIDATION, 400, "", violations=[v])))
+    for field_name, code in fields.items():
+        if field_name == "*" or field_name in named:
+            return code
+    return None
+
+
 def gvnr(failure: Failure) -> Rendered:
     status = _status(failure, 400)
     body: dict[str, t.Any] = {
-        "error": failure.code or _GVNR_CODES[failure.kind],
-        "retryable": status >= 500 or status == 429,
+        "error": failure.code or _gvnr_field_code(failure) or _GVNR_CODES[failure.kind],
+        "retryable": status == 429 or (status >= 500 and status != 501),  # 501: retrying cannot help
         "hint": failure.message,
     }
     required = _required_fields(failure)

@@ -85,7 +85,10 @@ class Failure:
     extra: dict[str, t.Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
-    path: str = ""  # the request path, for envelopes whose codes depend on the route
+    operation: str | None = None  # the operationId routing matched, when it got that far
+
+
+_BODY_REQUIRED = "RequestBody is required"
 
 
 def classify(exc: BaseException) -> Failure:
@@ -97,9 +100,13 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, RequestValidationProblem):
         return Failure(VALIDATION, 400, exc.detail, violations=exc.violations)
     if isinstance(exc, MalformedBodyProblem):
-        return Failure(MALFORMED, 400, exc.detail)
+        where = Violation("body", (exc.position,), exc.reason, "json_invalid")
+        return Failure(MALFORMED, 400, exc.detail, violations=[where])
     if isinstance(exc, ExtraParameterProblem | BadRequestProblem):
-        return Failure(VALIDATION, 400, exc.detail or "Bad request")
+        found = []
+        if exc.detail == _BODY_REQUIRED:  # Connexion's own check, before any body validator runs
+            found = [Violation("body", (), "Request body is required", "required")]
+        return Failure(VALIDATION, 400, exc.detail or "Bad request", violations=found)
     if isinstance(exc, UnsupportedMediaTypeProblem):
         return Failure(MEDIA_TYPE, 415, exc.detail or "Unsupported media type")
     if isinstance(exc, OAuthScopeProblem | Forbidden):

@@ -2,6 +2,8 @@
 
 * RequestLog   - request id (X-Request-ID), optionally X-Served-By, one log line per request.
 * BodyLimit    - refuses bodies over the configured size before anything buffers them.
+* ContentDecoding - undoes a gzip or deflate Content-Encoding of a request body (OTLP
+                 exporters compress), bounded by the same size limit.
 * Site         - /healthz, each API's document and docs UI, static assets.
 * NativeAsync  - runs `async def` handlers (SSE streams) on the event loop, so a long-lived
                  stream never occupies one of the worker's WSGI handler threads.
@@ -16,14 +18,17 @@ import re
 import time
 import typing as t
 import uuid
+import zlib
 from pathlib import Path
 
+from connexion.exceptions import UnsupportedMediaTypeProblem
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import BodyTooLarge
+from server.oas31 import MalformedBodyProblem
 from storage import db
 
 access_log = logging.getLogger("pentapi.access")
@@ -66,11 +71,20 @@ class RequestLog:
                 '%s %s %s %d %.1fms rid=%s',
                 scope.get("client", ("-",))[0],
                 scope["method"],
-                scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""),
+                _logged_target(scope),
                 status,
                 (time.perf_counter() - started) * 1000,
                 rid,
             )
+
+
+def _logged_target(scope: Scope) -> str:
+    """The request target as sent (still percent-encoded), so a decoded %0A in a path can never
+    forge a second log line; control characters are escaped when there is no raw path."""
+    raw = scope.get("raw_path")
+    target = raw.decode("latin-1") if raw else scope["path"].encode("unicode_escape").decode("ascii")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return target + ("?" + query if query else "")
 
 
 class BodyLimit:
@@ -100,6 +114,69 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class ContentDecoding:
+    """Decompresses a request body sent with `Content-Encoding: gzip` (or `x-gzip`, `deflate`)
+    before validation and handlers see it; `identity` or no header passes through.
+
+    The body (already bounded by BodyLimit) is read whole, inflated at most `max_bytes` far -
+    a larger result is refused as too large, so a small "zip bomb" never expands in memory -
+    and replayed downstream with the encoding header removed and Content-Length corrected.
+    A corrupt or truncated stream is a malformed body; other encodings are unsupported.
+    """
+
+    WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 32 + zlib.MAX_WBITS}
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", []) if scope["type"] == "http" else []
+        encoding = next((v for k, v in headers if k == b"content-encoding"), b"").decode("latin-1").strip().lower()
+        if encoding in ("", "identity"):
+            await self.app(scope, receive, send)
+            return
+        if encoding not in self.WBITS:
+            raise UnsupportedMediaTypeProblem(
+                detail=f"Content-Encoding {encoding!r} is not supported (use gzip or deflate)")
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = self.inflate(b"".join(chunks), self.WBITS[encoding], encoding)
+        kept = [(k, v) for k, v in headers if k not in (b"content-encoding", b"content-length")]
+        scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def inflate(self, data: bytes, wbits: int, encoding: str) -> bytes:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(data, self.max_bytes + 1)
+            if len(out) > self.max_bytes or inflater.unconsumed_tail:
+                raise BodyTooLarge(self.max_bytes)
+            out += inflater.flush()
+        except zlib.error as exc:
+            raise MalformedBodyProblem(detail=f"Request body is not valid {encoding}: {exc}") from None
+        if len(out) > self.max_bytes:
+            raise BodyTooLarge(self.max_bytes)
+        if data and not inflater.eof:
+            raise MalformedBodyProblem(detail=f"Request body is a truncated {encoding} stream")
+        return out
 
 
 class Site:
@@ -182,9 +259,9 @@ def docs_page(title: str, spec_url: str) -> str:
 class NativeAsync:
     """Calls `async def` handlers directly: `await handler(request) -> Response`.
 
-    Sits after routing, security and request validation (so those still apply) and just
-    before Connexion's context middleware. Synchronous handlers pass through to Flask; requests
-    that matched no operation end here as 404.
+    Sits after routing, security, request validation and Connexion's context middleware (so
+    all of those still apply and `connexion.context` holds the principal), just before Flask.
+    Synchronous handlers pass through to Flask.
     """
 
     def __init__(self, app: ASGIApp, handlers: dict[tuple[str, str], t.Callable]) -> None:
@@ -193,10 +270,9 @@ class NativeAsync:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
-        if scope["type"] == "http" and not routing.get("operation_id"):
-            # Connexion's router matched no operation. Flask must not guess one: its own URL rules
-            # can match paths Starlette's did not (a path parameter holding "%0A"), and its view
-            # would then run outside any operation context.
+        if routing and routing.get("operation_id") is None:
+            # Under an API's mount but no operation matched: Flask's own router might still
+            # match it and run a handler outside Connexion's security, validation and context.
             raise HTTPException(404)
         handler = self.handlers.get((routing.get("api_base_path", ""), routing.get("operation_id")))
         if handler is None:

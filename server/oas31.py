@@ -22,7 +22,7 @@ import copy
 import json
 import re
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, NonConformingResponseBody
@@ -34,6 +34,7 @@ from connexion.validators import AbstractRequestBodyValidator, AbstractResponseB
 from connexion.validators.form_data import FormDataValidator, MultiPartFormDataValidator
 from jsonschema import Draft202012Validator, ValidationError
 from openapi_spec_validator import OpenAPIV31SpecValidator
+from starlette.datastructures import Headers, MutableHeaders
 
 ORIGINAL = "x-oas31-schema"
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
@@ -222,6 +223,8 @@ class Violation:
     path: tuple[str | int, ...]
     message: str
     keyword: str
+    instance: t.Any = field(default=None, compare=False)  # the offending value
+    expected: t.Any = field(default=None, compare=False)  # the keyword's value in the schema (20 for maximum)
 
 
 class RequestValidationProblem(BadRequestProblem):
@@ -247,11 +250,100 @@ def validator_for(schema: dict) -> Draft202012Validator:
 
 
 def violations(instance: t.Any, schema: dict, location: str, prefix: tuple = ()) -> list[Violation]:
+    if _quick_check(schema)(instance):
+        return []
     errors = sorted(validator_for(schema).iter_errors(instance), key=lambda e: list(e.path))
     return [
-        Violation(location, prefix + tuple(error.absolute_path), _message(error), str(error.validator))
+        Violation(location, prefix + tuple(error.absolute_path), _message(error), str(error.validator),
+                  instance=error.instance, expected=error.validator_value)
         for error in errors
     ]
+
+
+# ----------------------------------------------------------------- quick acceptance
+#
+# jsonschema walks a small body in tens of microseconds; the common shapes (flat objects of
+# strings, numbers and booleans with bounds, enums, required) are checked here in a few. The
+# quick check only ever *accepts*: anything it does not fully understand, and every instance
+# it does not accept, goes through jsonschema, which alone produces violations.
+
+Check = t.Callable[[t.Any], bool]
+_NOT_SURE: Check = lambda instance: False  # noqa: E731 - the "ask jsonschema" check
+_IGNORED = {"description", "title", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment"}
+_SCALARS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v == v,
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+_LENGTHS = {"minLength", "maxLength"}
+_RANGES = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+_NUMERIC = {"integer", "number"}
+_quick: dict[int, tuple[dict, Check]] = {}
+
+
+def _quick_check(schema: dict) -> Check:
+    hit = _quick.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, _compile_quick(schema) or _NOT_SURE)
+        _quick[id(schema)] = hit
+    return hit[1]
+
+
+def _compile_quick(schema: t.Any) -> Check | None:
+    """A check for `schema`, or None when it uses anything beyond the simple keywords."""
+    if not isinstance(schema, dict):
+        return None
+    keys = set(schema) - _IGNORED
+    kind = schema.get("type")
+    if kind == "object":
+        if keys - {"type", "properties", "required", "additionalProperties"}:
+            return None
+        if schema.get("additionalProperties", True) is not True:
+            return None
+        props = {}
+        for name, sub in schema.get("properties", {}).items():
+            props[name] = _compile_quick(sub)
+            if props[name] is None:
+                return None
+        required = tuple(schema.get("required", ()))
+
+        def check_object(v: t.Any) -> bool:
+            if not isinstance(v, dict) or any(r not in v for r in required):
+                return False
+            return all(check(v[name]) for name, check in props.items() if name in v)
+
+        return check_object
+    if not isinstance(kind, str) or kind not in _SCALARS:
+        return None
+    allowed = {"type", "enum", "const"} | (_LENGTHS if kind == "string" else _RANGES if kind in _NUMERIC else set())
+    if keys - allowed:
+        return None
+    is_type = _SCALARS[kind]
+    bounds = [(k, schema[k]) for k in sorted(_LENGTHS | _RANGES) if k in schema]
+    if any(isinstance(b, bool) or not isinstance(b, int | float) for _, b in bounds):
+        return None
+    choices = schema.get("enum")
+    if choices is not None and (not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)):
+        return None  # enum equality has JSON semantics (1 == 1.0 == True in Python): strings only
+    const = schema.get("const", _IGNORED)
+    if const is not _IGNORED and not isinstance(const, str):
+        return None
+
+    def check_scalar(v: t.Any) -> bool:
+        if not is_type(v):
+            return False
+        for key, bound in bounds:
+            if key == "minLength" and len(v) < bound or key == "maxLength" and len(v) > bound:
+                return False
+            if key == "minimum" and v < bound or key == "maximum" and v > bound:
+                return False
+            if key == "exclusiveMinimum" and v <= bound or key == "exclusiveMaximum" and v >= bound:
+                return False
+        return (choices is None or v in choices) and (const is _IGNORED or v == const)
+
+    return check_scalar
 
 
 def _message(error: ValidationError) -> str:
@@ -272,6 +364,8 @@ class ParameterValidator31:
         self.security_query_params = set(security_query_params or [])
 
     def validate(self, scope) -> None:
+        if not self.parameters and not self.strict_validation:
+            return  # nothing to check: skip building a request object on every call
         request = ConnexionRequest(scope, uri_parser=self.uri_parser)
         if self.strict_validation:
             known = {p["name"] for p in self.parameters if p["in"] == "query"}
@@ -306,51 +400,92 @@ class ParameterValidator31:
         return request.cookies.get(param["name"])
 
 
-_ABSENT = object()  # an empty request body, as opposed to the JSON value null
+class ChunkedBodies:
+    """Connexion decides a body is absent when there is no Content-Length, so a chunked body
+    (Transfer-Encoding: chunked) would read as missing. Buffer it first (BodyLimit bounds its
+    size) and hand the validator a request that declares its real length."""
+
+    async def wrap_receive(self, receive, *, scope):  # noqa: ANN001 - Connexion's signature
+        headers = Headers(scope=scope)
+        if "content-length" in headers or "transfer-encoding" not in headers:
+            return await super().wrap_receive(receive, scope=scope)
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away mid-body
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]}
+        MutableHeaders(scope=scope)["content-length"] = str(len(body))
+        receive = self._insert_messages(receive, messages=[{"type": "http.request", "body": body}])
+        return await super().wrap_receive(receive, scope=scope)
 
 
-class JSONBodyValidator31(AbstractRequestBodyValidator):
-    """JSON request bodies, Draft 2020-12. Malformed JSON is a 400 in the API's envelope."""
+NO_BODY = object()  # an empty body, told apart from a JSON `null`
+
+
+class JSONBodyValidator31(ChunkedBodies, AbstractRequestBodyValidator):
+    """JSON request bodies, Draft 2020-12. Malformed JSON is a 400 in the API's envelope.
+
+    An empty body is absent (400 only when the body is required); a literal `null` is a value
+    and is validated like any other (refused unless the schema admits null).
+    """
 
     async def _parse(self, stream, scope) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
-        if not raw:
-            return _ABSENT
+        if not raw.strip():
+            return NO_BODY
         try:
             body = json.loads(raw.decode(self._encoding))
-            if b"\\u" in raw:
-                # An escaped lone surrogate ("\ud800") parses, but is no Unicode text: nothing can
-                # store or send it on. (Raw bytes cannot carry one: the decode above refuses it.)
+        except json.JSONDecodeError as exc:
+            raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", exc.pos, exc.msg) from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", 0, str(exc)) from None
+        except RecursionError:  # e.g. 100,000 nested arrays: json's recursive decoder gives up
+            raise MalformedBodyProblem("Request body is not valid JSON: nested too deeply") from None
+        if b"\\u" in raw:
+            # An escaped lone surrogate ("\ud800") parses, but is no Unicode text: nothing can
+            # store or send it on. (Raw bytes cannot carry one: the decode above refuses it.)
+            try:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
-            return body
-        except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:
-            raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}") from None
+            except UnicodeEncodeError as exc:
+                raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", 0, str(exc)) from None
+        return body
 
     def _validate(self, body: t.Any) -> None:
-        # No body at all is "absent"; a JSON `null` is a value, checked against the schema.
-        if body is _ABSENT:
+        if body is NO_BODY:
             if self._required:
                 raise RequestValidationProblem(
                     [Violation("body", (), "Request body is required", "required")]
                 )
             return
-        found = violations(body, self._schema, "body")
+        try:
+            found = violations(body, self._schema, "body")
+        except RecursionError:  # parseable, yet too deep for the validator to walk
+            raise MalformedBodyProblem("Request body is nested too deeply") from None
         if found:
             raise RequestValidationProblem(found)
 
 
 class MalformedBodyProblem(BadRequestProblem):
-    """The body could not be parsed at all (not a schema mismatch)."""
+    """The body could not be parsed at all (not a schema mismatch): where and why."""
+
+    def __init__(self, detail: str, position: int = 0, reason: str = "") -> None:
+        super().__init__(detail=detail)
+        self.position = position  # character offset of the error
+        self.reason = reason or detail
 
 
-class FormBodyValidator31(FormDataValidator):
+class FormBodyValidator31(ChunkedBodies, FormDataValidator):
     def _validate(self, body: t.Any) -> None:
         found = violations(body, self._schema, "body")
         if found:
             raise RequestValidationProblem(found)
 
 
-class MultiPartBodyValidator31(MultiPartFormDataValidator):
+class MultiPartBodyValidator31(ChunkedBodies, MultiPartFormDataValidator):
     def _validate(self, body: t.Any) -> None:
         found = violations(body, self._schema, "body")
         if found:

@@ -45,7 +45,9 @@ class Settings:
     # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots
     loup_snapshot_dir: str = field(default_factory=lambda: _env("LOUP_SNAPSHOT_DIR", ""))
     # bytes per chunk when streaming a snapshot download (memory stays flat at ~10 chunks)
-    loup_download_chunk_bytes: int = field(default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024))))
+    loup_download_chunk_bytes: int = field(
+        default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024)))
+    )
     # fixed rate-limit window, in seconds
     loup_rate_window_seconds: int = field(default_factory=lambda: int(_env("LOUP_RATE_WINDOW_SECONDS", "60")))
     # requests per window per creator key (plat_)
@@ -68,6 +70,27 @@ class Settings:
     loup_anthropic_max_tokens: int = field(default_factory=lambda: int(_env("LOUP_ANTHROPIC_MAX_TOKENS", "1024")))
 
     # ---------------------------------------------------------------- loopkit (issue 7)
+    # HMAC secret for recovery and upgrade codes: "auto" = generated once into
+    # <data_dir>/loopkit/secret (mode 0600); empty = none (recover 503, no codes, no graduation)
+    loopkit_secret: str = field(default_factory=lambda: _env("LOOPKIT_SIGNUP_UPGRADE_SECRET", "auto"))
+    # graduate projects to permanent (no expiry, no plan) keys on provision when a secret exists
+    loopkit_auto_graduate: bool = field(default_factory=lambda: _flag("LOOPKIT_PROVISION_AUTO_GRADUATE", True))
+    # spans a new project may store (kept when it graduates or upgrades)
+    loopkit_quota_spans: int = field(default_factory=lambda: int(_env("LOOPKIT_QUOTA_SPANS", "100000")))
+    # lifetime of an ungraduated sandbox project's keys, in hours
+    loopkit_sandbox_ttl_hours: int = field(default_factory=lambda: int(_env("LOOPKIT_SANDBOX_TTL_HOURS", "168")))
+    # fixed rate-limit window for the public provision and recover routes, in seconds
+    loopkit_rate_window_seconds: int = field(default_factory=lambda: int(_env("LOOPKIT_RATE_WINDOW_SECONDS", "3600")))
+    # unauthenticated provision calls per window per client address
+    loopkit_provision_rate_limit: int = field(default_factory=lambda: int(_env("LOOPKIT_PROVISION_RATE_LIMIT", "30")))
+    # recover calls per window per client address
+    loopkit_recover_rate_limit: int = field(default_factory=lambda: int(_env("LOOPKIT_RECOVER_RATE_LIMIT", "10")))
+    # a keyless mint that loses to a mint of the same name this recent answers 409, older 401
+    loopkit_mint_race_seconds: int = field(default_factory=lambda: int(_env("LOOPKIT_MINT_RACE_SECONDS", "10")))
+    # most records one window read (diagnose, dashboard, sessions) looks at: the newest ones
+    loopkit_window_max_records: int = field(default_factory=lambda: int(_env("LOOPKIT_WINDOW_MAX_RECORDS", "100000")))
+    # records GET /v1/telemetry and GET /v1/sessions/{id} return at most
+    loopkit_read_max_records: int = field(default_factory=lambda: int(_env("LOOPKIT_READ_MAX_RECORDS", "500")))
 
     # ---------------------------------------------------------------- loopat (issue 5)
     # the agent that runs turns: local (embedded, deterministic, no setup) or anthropic
@@ -114,8 +137,60 @@ class Settings:
         default_factory=lambda: float(_env("LOOPAT_TOKEN_TOUCH_SECONDS", "5")))
 
     # ---------------------------------------------------------------- lithtrix (issue 6)
+    # free tier lifetime cap, in searches (upstream FREE_TIER_LIFETIME_LIMIT); never resets
+    lithtrix_free_call_limit: int = field(default_factory=lambda: int(_env("LITHTRIX_FREE_TIER_LIFETIME_LIMIT", "300")))
+    # per-agent searches per rate window: free and pro tiers
+    lithtrix_rate_limit_free: int = field(default_factory=lambda: int(_env("LITHTRIX_RATE_LIMIT_FREE", "60")))
+    lithtrix_rate_limit_pro: int = field(default_factory=lambda: int(_env("LITHTRIX_RATE_LIMIT_PRO", "600")))
+    # length of the fixed rate window, in seconds
+    lithtrix_rate_window_seconds: int = field(default_factory=lambda: int(_env("LITHTRIX_RATE_WINDOW_SECONDS", "60")))
+    # refused (429) searches in one window that set an agent's abuse flag
+    lithtrix_abuse_threshold: int = field(default_factory=lambda: int(_env("LITHTRIX_ABUSE_THRESHOLD", "120")))
+    # search provider: auto (brave when a Brave key is set, else local), local or brave
+    lithtrix_search_provider: str = field(default_factory=lambda: _env("LITHTRIX_SEARCH_PROVIDER", "auto"))
+    # the local full-text index (SQLite FTS5); empty means <data_dir>/lithtrix/index.sqlite3
+    lithtrix_index_path: str = field(default_factory=lambda: _env("LITHTRIX_INDEX_PATH", ""))
+    # Brave Search API subscription token (X-Subscription-Token)
+    lithtrix_brave_api_key: str = field(default_factory=lambda: _env("LITHTRIX_BRAVE_API_KEY", ""))
+    # Brave Search API base URL (the web search path is appended)
+    lithtrix_brave_base_url: str = field(default_factory=lambda: _env("LITHTRIX_BRAVE_BASE_URL", "https://api.search.brave.com"))
+    # seconds before a Brave request counts as failed
+    lithtrix_brave_timeout: float = field(default_factory=lambda: float(_env("LITHTRIX_BRAVE_TIMEOUT_SECONDS", "10")))
+    # consecutive provider failures that open the circuit, and how long it stays open (s)
+    lithtrix_circuit_failures: int = field(default_factory=lambda: int(_env("LITHTRIX_CIRCUIT_FAILURES", "5")))
+    lithtrix_circuit_seconds: float = field(default_factory=lambda: float(_env("LITHTRIX_CIRCUIT_OPEN_SECONDS", "60")))
+    # Redis URL for the search cache; empty means the SQLite TTL table
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    # seconds an identical query (same text and num_results) is answered from the cache
+    lithtrix_cache_ttl_seconds: int = field(default_factory=lambda: int(_env("LITHTRIX_CACHE_TTL_SECONDS", "3600")))
+    # Stripe: secret key (billing is "not configured" without it), publishable key, webhook secret
+    lithtrix_stripe_secret_key: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_SECRET_KEY", ""))
+    lithtrix_stripe_publishable_key: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_PUBLISHABLE_KEY", ""))
+    lithtrix_stripe_webhook_secret: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_WEBHOOK_SECRET", ""))
+    # Stripe API base URL; empty means the library's default (https://api.stripe.com)
+    lithtrix_stripe_api_base: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_API_BASE", ""))
+    # Stripe Price of the Pro plan: when set, setup also subscribes the customer to it
+    lithtrix_stripe_pro_price_id: str = field(default_factory=lambda: _env("LITHTRIX_STRIPE_PRO_PRICE_ID", ""))
+    # seconds a webhook signature's timestamp may differ from now (Stripe's default: 300)
+    lithtrix_webhook_tolerance: int = field(default_factory=lambda: int(_env("LITHTRIX_WEBHOOK_TOLERANCE", "300")))
+    # retries of a failed Stripe request by the stripe library (idempotent: it sends keys)
+    lithtrix_stripe_max_retries: int = field(default_factory=lambda: int(_env("LITHTRIX_STRIPE_MAX_RETRIES", "2")))
+    # operator key for /admin/* (X-Admin-Key); empty means the admin API refuses everyone
+    lithtrix_admin_api_key: str = field(default_factory=lambda: _env("LITHTRIX_ADMIN_API_KEY", ""))
 
     # ---------------------------------------------------------------- gvnr (issue 3)
+    # free governance operations a new account starts with (the service's SIGNUP_TRIAL_OPS)
+    gvnr_signup_trial_ops: int = field(default_factory=lambda: int(_env("GVNR_SIGNUP_TRIAL_OPS", "25")))
+    # accounts one client address may create per provisioning window
+    gvnr_account_limit_per_ip: int = field(default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_PER_IP", "10")))
+    # length of that fixed provisioning window, in seconds
+    gvnr_account_limit_window_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_ACCOUNT_LIMIT_WINDOW_SECONDS", "3600")))
+    # an approved clearance not reconciled within this many seconds is abandoned (stays charged)
+    gvnr_pending_clearance_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("GVNR_PENDING_CLEARANCE_TTL_SECONDS", "86400")))
+    # comma-separated Origins (besides this server's own) allowed to call /mcp from a browser
+    gvnr_mcp_allowed_origins: str = field(default_factory=lambda: _env("GVNR_MCP_ALLOWED_ORIGINS", ""))
 
     # ---------------------------------------------------------------- end of API sections
 

@@ -14,11 +14,14 @@ import typing as t
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio.to_thread
 import peewee
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
+T = t.TypeVar("T")
 
 # Applied on every new SQLite connection. journal_mode is set once, in init_schema,
 # before any worker exists: two processes switching a fresh file to WAL at once fail.
@@ -37,6 +40,7 @@ def bind(url: str, *, write_concurrency: int = 1) -> peewee.Database:
     global _write_gate
     current = database.obj
     if current is not None and getattr(current, "_pentapi_url", None) == url:
+        _write_gate = threading.BoundedSemaphore(max(1, write_concurrency))
         return current
     if current is not None:
         # Only this thread's connection and the idle ones: a connection another thread is using
@@ -65,12 +69,37 @@ def is_sqlite() -> bool:
 
 
 def init_schema(models: t.Iterable[type[peewee.Model]]) -> None:
-    """Create tables (and WAL mode) once; safe to repeat. Call before forking workers."""
+    """Create tables (and WAL mode) once; safe to repeat. Call before forking workers.
+
+    Migration is additive only: a column a model gained since its table was created is added
+    (with the field's default for existing rows). Renames and drops are deliberate, manual
+    steps, never guessed at start-up.
+    """
+    models = list(models)
     with database.connection_context():
         if is_sqlite():
             database.execute_sql("PRAGMA journal_mode=WAL")
         with write():
-            database.create_tables(list(models), safe=True)
+            _add_missing_columns(models)
+            database.create_tables(models, safe=True)
+
+
+def _add_missing_columns(models: list[type[peewee.Model]]) -> None:
+    existing = set(database.get_tables())
+    migrator = SchemaMigrator.from_database(database.obj)
+    operations = []
+    for model in models:
+        table = model._meta.table_name
+        if table not in existing:
+            continue  # create_tables makes it whole
+        have = {column.name for column in database.get_columns(table)}
+        operations += [
+            migrator.add_column(table, field.column_name, field)
+            for field in model._meta.sorted_fields
+            if field.column_name not in have
+        ]
+    if operations:
+        migrate(*operations)
 
 
 @contextmanager
@@ -124,6 +153,18 @@ def _immediate() -> t.Iterator[None]:
         transaction.__exit__(type(exc), exc, exc.__traceback__)  # rolls back
         raise
     transaction.__exit__(None, None, None)  # commits
+
+
+async def in_thread(fn: t.Callable[..., T], *args: t.Any) -> T:
+    """Run blocking database work from an async handler: on anyio's worker threads, with a
+    connection opened before and returned to the pool after (Flask's per-request hooks do the
+    same for synchronous handlers)."""
+
+    def call() -> T:
+        with database.connection_context():
+            return fn(*args)
+
+    return await anyio.to_thread.run_sync(call)
 
 
 def ping() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import Enum, StrEnum
 from typing import Annotated
 
-from pydantic import AnyUrl, BaseModel, EmailStr, Field, RootModel
+from pydantic import AnyUrl, BaseModel, Field, RootModel
 
 
 class ErrorResponse(BaseModel):
@@ -58,6 +58,12 @@ class V1AccountPostResponse(BaseModel):
         str, Field(description='Bearer token for subsequent requests; format `bg_...`')
     ]
     account_id: Annotated[str, Field(description='Stable account identifier')]
+    operations_remaining: Annotated[
+        int,
+        Field(
+            description='Governance operations on the new account (the free trial quota)'
+        ),
+    ]
 
 
 class V1AccountBalanceGetResponse(BaseModel):
@@ -338,11 +344,11 @@ class V1IdempotencyCheckPostResponse(BaseModel):
 
 
 class V1AccountNotificationEmailGetResponse(BaseModel):
-    notification_email: EmailStr | None
+    notification_email: str | None
 
 
 class V1AccountNotificationEmailPostRequest(BaseModel):
-    email: EmailStr
+    email: str
 
 
 class Ok(Enum):
@@ -351,7 +357,7 @@ class Ok(Enum):
 
 class V1AccountNotificationEmailPostResponse(BaseModel):
     ok: Ok
-    notification_email: EmailStr
+    notification_email: str
 
 
 class V1AccountNotificationEmailDeleteResponse(BaseModel):

@@ -75,7 +75,12 @@ class MeResponse(BaseModel):
 
 
 class RegisterRequest(BaseModel):
-    agent_name: Annotated[str, Field(max_length=100, min_length=1, title='Agent Name')]
+    agent_name: Annotated[
+        str,
+        Field(
+            max_length=100, min_length=1, pattern='^[a-zA-Z0-9_-]+$', title='Agent Name'
+        ),
+    ]
     owner_identifier: Annotated[
         str, Field(max_length=255, min_length=1, title='Owner Identifier')
     ]
@@ -114,14 +119,14 @@ class StatusActionResponse(BaseModel):
 
 class UsageInfo(BaseModel):
     calls_total: Annotated[int, Field(title='Calls Total')]
-    calls_remaining: Annotated[int, Field(title='Calls Remaining')]
+    calls_remaining: Annotated[int | None, Field(title='Calls Remaining')]
     over_limit: Annotated[bool | None, Field(title='Over Limit')] = False
     upgrade_url: Annotated[str | None, Field(title='Upgrade Url')] = '/v1/billing/setup'
 
 
 class UsageStatsResponse(BaseModel):
     calls_this_month: Annotated[int, Field(title='Calls This Month')]
-    calls_remaining: Annotated[int, Field(title='Calls Remaining')]
+    calls_remaining: Annotated[int | None, Field(title='Calls Remaining')]
     monthly_limit: Annotated[int, Field(title='Monthly Limit')]
     daily_breakdown: Annotated[list[DailyBreakdownItem], Field(title='Daily Breakdown')]
 

@@ -44,11 +44,34 @@ class Error(BaseModel):
     code: Annotated[str | None, Field(description='Machine-readable error code')] = None
 
 
+class PartialSuccess(BaseModel):
+    rejectedSpans: str | int | None = None
+    errorMessage: str | None = None
+
+
+class TraceExportResponse(BaseModel):
+    ok: bool
+    project_id: str | None = None
+    accepted_spans: Annotated[int, Field(description='Spans stored by this request')]
+    duplicate_spans: Annotated[
+        int,
+        Field(
+            description='Spans already stored (an exporter retry); accepted, not stored twice'
+        ),
+    ]
+    rejected_spans: Annotated[
+        int,
+        Field(description="Spans refused because the project's quota_spans is used up"),
+    ]
+    partialSuccess: PartialSuccess | None = None
+
+
 class V1ProvisionPostRequest(BaseModel):
     project_name: Annotated[
         str,
         Field(
-            description='Idempotency key — re-running with the same name converges to the same project.'
+            description='Idempotency key — re-running with the same name converges to the same project.',
+            min_length=1,
         ),
     ]
     operator: Annotated[

@@ -1,30 +1,33 @@
-"""gvnr: handlers for budget operations (see specs/gvnr.json)."""
+"""gvnr: spend envelopes, clearance and reconcile (the domain: handlers/gvnr/spend.py)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+import typing as t
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from handlers.gvnr import actions, edge, inputs
+from handlers.gvnr.keys import account_id, account_of
 
 
-@scaffold("postBudgetClear")
-def post_budget_clear(**kwargs):
-    """POST /v1/budget/clear (scaffolded by `pentapi generate`: answers 501 until written)."""
+async def post_budget_clear(request: Request) -> Response:
+    body = await edge.body(request, "postBudgetClear")
+    return edge.answer(await actions.budget_clear(account_of(request.scope), body))
 
 
-@scaffold("postBudgetReconcile")
-def post_budget_reconcile(**kwargs):
-    """POST /v1/budget/reconcile (scaffolded by `pentapi generate`: answers 501 until written)."""
+async def post_budget_reconcile(request: Request) -> Response:
+    body = await edge.body(request, "postBudgetReconcile")
+    return edge.answer(await actions.reconcile(account_of(request.scope), body))
 
 
-@scaffold("putBudgetEnvelope")
-def put_budget_envelope(**kwargs):
-    """PUT /v1/budget/envelope (scaffolded by `pentapi generate`: answers 501 until written)."""
+def put_budget_envelope(body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    return actions.set_envelope(account_id(), inputs.require_body("putBudgetEnvelope", body))
 
 
-@scaffold("getBudgetEnvelopeByAgentId")
-def get_budget_envelope_by_agent_id(**kwargs):
-    """GET /v1/budget/envelope/{agent_id} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def get_budget_envelope_by_agent_id(agent_id: str) -> dict[str, t.Any]:
+    return actions.get_envelope(account_id(), agent_id)
 
 
-@scaffold("deleteBudgetEnvelopeByAgentId")
-def delete_budget_envelope_by_agent_id(**kwargs):
-    """DELETE /v1/budget/envelope/{agent_id} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def delete_budget_envelope_by_agent_id(agent_id: str) -> dict[str, t.Any]:
+    return actions.delete_envelope(account_id(), agent_id)

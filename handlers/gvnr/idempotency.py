@@ -1,10 +1,14 @@
-"""gvnr: handlers for idempotency operations (see specs/gvnr.json)."""
+"""gvnr: idempotency keys (the domain: handlers/gvnr/dedup.py)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+from starlette.requests import Request
+from starlette.responses import Response
+
+from handlers.gvnr import actions, edge
+from handlers.gvnr.keys import account_of
 
 
-@scaffold("postIdempotencyCheck")
-def post_idempotency_check(**kwargs):
-    """POST /v1/idempotency/check (scaffolded by `pentapi generate`: answers 501 until written)."""
+async def post_idempotency_check(request: Request) -> Response:
+    body = await edge.body(request, "postIdempotencyCheck")
+    return edge.answer(await actions.idempotency_check(account_of(request.scope), body))

@@ -1,25 +1,29 @@
-"""gvnr: handlers for rate operations (see specs/gvnr.json)."""
+"""gvnr: rate envelopes and the runtime rate check (the domain: handlers/gvnr/rates.py)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+import typing as t
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from handlers.gvnr import actions, edge, inputs
+from handlers.gvnr.keys import account_id, account_of
 
 
-@scaffold("putRateEnvelope")
-def put_rate_envelope(**kwargs):
-    """PUT /v1/rate/envelope (scaffolded by `pentapi generate`: answers 501 until written)."""
+def put_rate_envelope(body: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    return actions.set_rate_envelope(account_id(), inputs.require_body("putRateEnvelope", body))
 
 
-@scaffold("getRateEnvelopeByAgentIdByProviderByModel")
-def get_rate_envelope_by_agent_id_by_provider_by_model(**kwargs):
-    """GET /v1/rate/envelope/{agent_id}/{provider}/{model} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def get_rate_envelope_by_agent_id_by_provider_by_model(agent_id: str, provider: str, model: str) -> dict[str, t.Any]:
+    return actions.get_rate_envelope(account_id(), agent_id, provider, model)
 
 
-@scaffold("deleteRateEnvelopeByAgentIdByProviderByModel")
-def delete_rate_envelope_by_agent_id_by_provider_by_model(**kwargs):
-    """DELETE /v1/rate/envelope/{agent_id}/{provider}/{model} (scaffolded by `pentapi generate`: answers 501 until written)."""
+def delete_rate_envelope_by_agent_id_by_provider_by_model(agent_id: str, provider: str,
+                                                          model: str) -> dict[str, t.Any]:
+    return actions.delete_rate_envelope(account_id(), agent_id, provider, model)
 
 
-@scaffold("postRateCheck")
-def post_rate_check(**kwargs):
-    """POST /v1/rate/check (scaffolded by `pentapi generate`: answers 501 until written)."""
+async def post_rate_check(request: Request) -> Response:
+    body = await edge.body(request, "postRateCheck")
+    return edge.answer(await actions.rate_check(account_of(request.scope), body))

@@ -1,10 +1,10 @@
-"""lithtrix: handlers for capabilities operations (see specs/lithtrix.json)."""
+"""lithtrix: GET /v1/capabilities, the machine-readable description (handlers/lithtrix/discovery.py)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+from handlers.lithtrix import access, discovery
+from server.settings import current
 
 
-@scaffold("capabilities_v1_capabilities_get")
-def capabilities_v1_capabilities_get(**kwargs):
-    """GET /v1/capabilities (scaffolded by `pentapi generate`: answers 501 until written)."""
+def capabilities_v1_capabilities_get() -> dict:
+    return discovery.capabilities(current(), access.base_url())

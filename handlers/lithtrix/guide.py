@@ -1,10 +1,10 @@
-"""lithtrix: handlers for guide operations (see specs/lithtrix.json)."""
+"""lithtrix: GET /v1/guide, the five-step quickstart (handlers/lithtrix/discovery.py)."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+from handlers.lithtrix import access, discovery
+from server.settings import current
 
 
-@scaffold("get_guide_v1_guide_get")
-def get_guide_v1_guide_get(**kwargs):
-    """GET /v1/guide (scaffolded by `pentapi generate`: answers 501 until written)."""
+def get_guide_v1_guide_get() -> dict:
+    return discovery.guide(current(), access.base_url())

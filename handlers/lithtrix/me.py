@@ -1,10 +1,19 @@
-"""lithtrix: handlers for me operations (see specs/lithtrix.json)."""
+"""lithtrix: GET /v1/me, the authenticated agent's profile."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+from generated.lithtrix.models import MeResponse
+from handlers.lithtrix import access, agents
 
 
-@scaffold("read_me_v1_me_get")
-def read_me_v1_me_get(**kwargs):
-    """GET /v1/me (scaffolded by `pentapi generate`: answers 501 until written)."""
+def read_me_v1_me_get() -> dict:
+    agent = access.agent()
+    return MeResponse(
+        agent_id=agent.id,
+        agent_name=agent.agent_name,
+        owner_identifier=agent.owner_identifier,
+        tier=agent.tier,
+        monthly_limit=agent.call_limit,
+        status=agent.status,
+        created_at=agents.iso(agent.created_at),
+    ).model_dump(mode="json")

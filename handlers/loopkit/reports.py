@@ -1,10 +1,17 @@
-"""loopkit: handlers for reports operations (see specs/loopkit.json)."""
+"""loopkit: GET /v1/reports/latest.md, the latest packet and the last hour as markdown."""
 
 from __future__ import annotations
 
-from server.scaffold import scaffold
+import flask
+
+from handlers.loopkit import access, packets, report, standing
+from server.settings import current
+from storage.base import utcnow
 
 
-@scaffold("getReportsLatestMd")
-def get_reports_latest_md(**kwargs):
-    """GET /v1/reports/latest.md (scaffolded by `pentapi generate`: answers 501 until written)."""
+def get_reports_latest_md():
+    caller = access.principal()
+    now, totals = standing.live(caller, current().loopkit_window_max_records)
+    text = report.render(standing.project_standing(caller["project_id"]).model_dump(), totals,
+                         now.window.model_dump(), packets.latest(caller["project_id"]), utcnow())
+    return flask.Response(text, status=200, mimetype="text/markdown")

@@ -27,8 +27,9 @@ def decode(cursor: str) -> tuple[dt.datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, item_id = json.loads(raw)
         created_at = dt.datetime.fromisoformat(stamp)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        if not isinstance(item_id, str) or created_at.tzinfo is None:
+            raise ValueError("not a cursor")
+        # an offset at the edge of the calendar (year 1 or 9999) cannot be moved to UTC
+        return created_at.astimezone(dt.UTC), item_id
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError, RecursionError) as exc:
         raise InvalidCursor("cursor is not one this API issued") from exc
-    if not isinstance(item_id, str) or created_at.tzinfo is None:
-        raise InvalidCursor("cursor is not one this API issued")
-    return created_at.astimezone(dt.UTC), item_id

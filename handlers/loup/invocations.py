@@ -5,11 +5,15 @@ The spend cap is checked by the same single UPDATE that counts the invocation
 reached. Cost is added after the model answers (it is only known then) with an atomic
 `spent = spent + cost`. Every invocation leaves skill.invoked, then skill.success or
 skill.error, in the creator's usage log; prompts themselves are not stored, only sizes.
+
+`invoke` runs on the event loop (the model call can take a minute); each database step goes
+to a worker thread through `db.in_thread`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import typing as t
 
@@ -22,6 +26,8 @@ from server.settings import current
 from storage import db
 from storage.base import utcnow
 from storage.loup import Install, UsageEvent
+
+log = logging.getLogger(__name__)
 
 
 def _event(
@@ -46,14 +52,14 @@ def _event(
     return insert, {"id": event_id, "event_type": event_type, "occurred_at": at.isoformat()}
 
 
-def invoke(
+async def invoke(
     owned: catalog.Owned, prompt: str, message_text: str | None, headers: dict[str, str]
 ) -> Data:
     try:
         client = runtime_clients.client_for(current())
     except NotConfigured as exc:
         raise ApiError(422, "runtime_not_configured", str(exc), headers=headers) from None
-    latest = catalog.latest_approved(owned.pack.id)
+    latest = await db.in_thread(catalog.latest_approved, owned.pack.id)
     skill = Skill(
         owned.creator.handle,
         owned.pack.slug,
@@ -62,38 +68,30 @@ def invoke(
         owned.pack.description,
     )
     base = {"client_name": client.name, "version": skill.version}
-
-    reserve = Install.update(invocation_count=Install.invocation_count + 1).where(
-        (Install.id == owned.install.id)
-        & (Install.status != "canceled")
-        & (
-            Install.spend_cap_micro_usd.is_null()
-            | (Install.spent_micro_usd < Install.spend_cap_micro_usd)
-        )
-    )
     invoked, invoked_out = _event(
         owned,
         "skill.invoked",
         {**base, "prompt_chars": len(prompt), "message_chars": len(message_text or "")},
     )
-    with db.write():
-        if not reserve.execute():
-            raise ApiError(422, "spend_cap_exceeded", "spend cap exceeded", headers=headers)
-        invoked.execute()
+    await db.in_thread(_reserve, owned, invoked, headers)
 
     started = time.perf_counter()
     try:
-        reply = client.run(skill, prompt, message_text)
-    except RuntimeFailure as exc:
+        reply = await client.run(skill, prompt, message_text)
+    except Exception as exc:
         duration_ms = round((time.perf_counter() - started) * 1000)
+        if isinstance(exc, RuntimeFailure):
+            message, retryable = str(exc), exc.retryable
+        else:  # a client bug or an answer it could not read: still accounted as an error
+            log.exception("runtime client %s failed unexpectedly", client.name)
+            message, retryable = f"runtime client failed: {type(exc).__name__}", False
         failed, _ = _event(
             owned,
             "skill.error",
-            {**base, "duration_ms": duration_ms, "error": str(exc), "retryable": exc.retryable},
+            {**base, "duration_ms": duration_ms, "error": message, "retryable": retryable},
         )
-        with db.write():
-            failed.execute()
-        raise ApiError(422, "runtime_failed", str(exc), headers=headers) from None
+        await db.in_thread(_write, failed)
+        raise ApiError(422, "runtime_failed", message, headers=headers) from None
     duration_ms = round((time.perf_counter() - started) * 1000)
 
     spend = Install.update(
@@ -111,9 +109,7 @@ def invoke(
         tokens=reply.tokens,
         cost=reply.cost_usd,
     )
-    with db.write():
-        spend.execute()
-        succeeded.execute()
+    await db.in_thread(_write, spend, succeeded)
     return Data(
         reply_text=reply.text,
         llm_tokens_used=reply.tokens,
@@ -125,3 +121,28 @@ def invoke(
             creator=skill.creator, slug=skill.slug, name=skill.name, version=skill.version
         ),
     )
+
+
+def _reserve(owned: catalog.Owned, invoked: t.Any, headers: dict[str, str]) -> None:
+    """Count the invocation unless the cap is reached (one conditional UPDATE), and log it."""
+    reserve = Install.update(invocation_count=Install.invocation_count + 1).where(
+        (Install.id == owned.install.id)
+        & (Install.status != "canceled")
+        & (
+            Install.spend_cap_micro_usd.is_null()
+            | (Install.spent_micro_usd < Install.spend_cap_micro_usd)
+        )
+    )
+    with db.write():
+        if not reserve.execute():
+            status = Install.select(Install.status).where(Install.id == owned.install.id).scalar()
+            if status in (None, "canceled"):  # canceled (or deleted) since authentication
+                raise ApiError(401, "INSTALL_CANCELED", "this install is canceled", headers=headers)
+            raise ApiError(422, "spend_cap_exceeded", "spend cap exceeded", headers=headers)
+        invoked.execute()
+
+
+def _write(*statements: t.Any) -> None:
+    with db.write():
+        for statement in statements:
+            statement.execute()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
 from generated.loup.models import (
     ApiV1RuntimeInstallsGetResponse,
     ApiV1RuntimeWhatsNewGetResponse,
@@ -14,6 +17,7 @@ from generated.loup.models import (
 from generated.loup.models import Error as RuntimeErrorBody
 from handlers.loup import access, catalog, invocations
 from handlers.loup.provisioning import install_command
+from storage import db
 
 DISABLED_MESSAGE = (
     "Hosted running is switched off for this Skill Pack. Install it and run it locally in your "
@@ -40,10 +44,13 @@ def list_runtime_installs() -> tuple[dict, int, dict[str, str]]:
     return body.model_dump(mode="json", exclude_none=True), 200, headers
 
 
-def invoke_runtime_skill(body: dict) -> tuple[dict, int, dict[str, str]]:
-    """POST /api/v1/runtime/invoke: 410 with install guidance unless hosted_runtime is on."""
-    info, headers = access.install()
-    owned = catalog.owned(info["install_id"])
+async def invoke_runtime_skill(request: Request) -> JSONResponse:
+    """POST /api/v1/runtime/invoke: 410 with install guidance unless hosted_runtime is on.
+
+    Native async: the model call may take a minute and must not hold a WSGI handler thread.
+    """
+    body = await request.json()  # already validated against the spec
+    owned, headers = await db.in_thread(_owned_install)
     if not owned.pack.hosted_runtime:
         command = install_command(owned.creator.handle, owned.pack.slug)
         disabled = RuntimeDisabled(
@@ -54,10 +61,15 @@ def invoke_runtime_skill(body: dict) -> tuple[dict, int, dict[str, str]]:
                 retryable=False,
             ),
         )
-        return disabled.model_dump(mode="json"), 410, headers
-    result = invocations.invoke(owned, body["prompt"], body.get("message_text"), headers)
+        return JSONResponse(disabled.model_dump(mode="json"), 410, headers)
+    result = await invocations.invoke(owned, body["prompt"], body.get("message_text"), headers)
     out = RuntimeInvokeResponse(ok=True, data=result)
-    return out.model_dump(mode="json", exclude_none=True), 200, headers
+    return JSONResponse(out.model_dump(mode="json", exclude_none=True), 200, headers)
+
+
+def _owned_install() -> tuple[catalog.Owned, dict[str, str]]:
+    info, headers = access.install()
+    return catalog.owned(info["install_id"]), headers
 
 
 def runtime_whats_new() -> tuple[dict, int, dict[str, str]]:

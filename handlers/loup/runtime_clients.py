@@ -1,12 +1,16 @@
 """Hosted-runtime clients: `echo` (embedded, deterministic, free) and `claude` (Anthropic's
 Messages API through the official SDK). Chosen by LOUP_RUNTIME_CLIENT.
+
+Clients are async: an invocation waits on the model without holding one of the worker's few
+WSGI handler threads (the invoke handler runs natively on the event loop).
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import re
 import typing as t
+import weakref
 from dataclasses import dataclass
 
 import anthropic
@@ -59,7 +63,7 @@ class RuntimeFailure(Exception):
 class Client(t.Protocol):
     name: str
 
-    def run(self, skill: Skill, prompt: str, message_text: str | None) -> Reply: ...
+    async def run(self, skill: Skill, prompt: str, message_text: str | None) -> Reply: ...
 
 
 def price(model: str, input_tokens: int, output_tokens: int) -> float:
@@ -79,7 +83,7 @@ class EchoClient:
 
     name = "echo"
 
-    def run(self, skill: Skill, prompt: str, message_text: str | None) -> Reply:
+    async def run(self, skill: Skill, prompt: str, message_text: str | None) -> Reply:
         text = (
             f"[{skill.creator}/{skill.slug}@{skill.version}] {user_content(prompt, message_text)}"
         )
@@ -99,17 +103,17 @@ class ClaudeClient:
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
-        self.sdk = anthropic.Anthropic(
+        self.sdk = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url or None, max_retries=1, timeout=120.0
         )
 
-    def run(self, skill: Skill, prompt: str, message_text: str | None) -> Reply:
+    async def run(self, skill: Skill, prompt: str, message_text: str | None) -> Reply:
         ref = f"{skill.creator}/{skill.slug} v{skill.version}"
         system = f'You are running the Skill Pack "{skill.name}" ({ref}).'
         if skill.description:
             system += f" {skill.description}"
         try:
-            message = self.sdk.messages.create(
+            message = await self.sdk.messages.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
                 system=system,
@@ -153,7 +157,16 @@ def client_for(settings: Settings) -> Client:
     )
 
 
-@functools.lru_cache(maxsize=4)
+# One SDK client (and its HTTP connection pool) per configuration and event loop: an async
+# connection pool belongs to the loop that opened it.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, ClaudeClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _claude(api_key: str, model: str, max_tokens: int, base_url: str) -> ClaudeClient:
-    # One SDK client (and its HTTP connection pool) per configuration, shared by all requests.
-    return ClaudeClient(api_key, model, max_tokens, base_url)
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (api_key, model, max_tokens, base_url)
+    if key not in per_loop:
+        per_loop[key] = ClaudeClient(api_key, model, max_tokens, base_url)
+    return per_loop[key]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import typing as t
 
-import flask
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from handlers.loup import access, catalog, snapshots
 from server.errors import ApiError
@@ -13,12 +16,42 @@ from storage import db
 from storage.loup import Install, PackVersion
 
 
-def download_skill_snapshot(version: str | None = None) -> flask.Response:
+async def download_skill_snapshot(request: Request) -> Response:
     """GET /api/v1/skills/download: stream the approved snapshot of the token's pack.
 
     Without `version`: the latest approved one. A version still being prepared answers 409;
-    an unknown (or unapproved) one 404. The tarball streams from disk in fixed-size chunks.
+    an unknown (or unapproved) one 404. Native async: a slow client holds no WSGI handler
+    thread; the file is read in fixed-size chunks on worker threads, never whole. The buyer's
+    installed_version is recorded once the last byte has gone out (not for HEAD, not for an
+    aborted transfer).
     """
+    owned, row, handle, headers = await db.in_thread(_open, request.query_params.get("version"))
+    filename = f"{owned.creator.handle}-{owned.pack.slug}-{row.version}.tar.gz"
+    headers = {
+        **headers,
+        "Content-Length": str(row.size_bytes),
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "X-Loup-Version": row.version,
+        "X-Content-Sha256": row.sha256,
+        "Cache-Control": "private, no-store",
+    }
+    if request.method == "HEAD":
+        handle.close()
+        return Response(status_code=200, headers=headers, media_type="application/gzip")
+    chunk = current().loup_download_chunk_bytes
+
+    async def body() -> t.AsyncIterator[bytes]:
+        try:
+            while data := await anyio.to_thread.run_sync(handle.read, chunk):
+                yield data
+        finally:
+            handle.close()
+        await db.in_thread(_record_installed, owned.install.id, row.version)
+
+    return StreamingResponse(body(), status_code=200, headers=headers, media_type="application/gzip")
+
+
+def _open(version: str | None) -> tuple[catalog.Owned, PackVersion, t.BinaryIO, dict[str, str]]:
     info, headers = access.install()
     owned = catalog.owned(info["install_id"])
     row = _pick(owned.pack.id, version, headers)
@@ -32,28 +65,17 @@ def download_skill_snapshot(version: str | None = None) -> flask.Response:
     if os.fstat(handle.fileno()).st_size != row.size_bytes:
         handle.close()  # truncated or replaced on disk: the digest would not match
         raise ApiError(502, "SNAPSHOT_FETCH_FAILED", "snapshot fetch failed", headers=headers)
-    # What the buyer now has installed (shown to the creator as installed_version).
-    installed = Install.update(installed_version=row.version).where(
-        (Install.id == owned.install.id)
-        & (Install.installed_version.is_null() | (Install.installed_version != row.version))
+    return owned, row, handle, headers
+
+
+def _record_installed(install_id: str, version: str) -> None:
+    """What the buyer now has installed (shown to the creator as installed_version)."""
+    installed = Install.update(installed_version=version).where(
+        (Install.id == install_id)
+        & (Install.installed_version.is_null() | (Install.installed_version != version))
     )
     with db.write():
         installed.execute()
-    filename = f"{owned.creator.handle}-{owned.pack.slug}-{row.version}.tar.gz"
-    return flask.Response(
-        snapshots.stream(handle, current().loup_download_chunk_bytes),
-        status=200,
-        mimetype="application/gzip",
-        headers={
-            **headers,
-            "Content-Length": str(row.size_bytes),
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "X-Loup-Version": row.version,
-            "X-Content-Sha256": row.sha256,
-            "Cache-Control": "private, no-store",
-        },
-        direct_passthrough=True,
-    )
 
 
 def _pick(pack_id: str, version: str | None, headers: dict[str, str]) -> PackVersion:

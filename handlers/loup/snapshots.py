@@ -11,7 +11,6 @@ import hashlib
 import os
 import tarfile
 import tempfile
-import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +46,14 @@ def _filter(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return info
 
 
+class _NoHardLinks(dict):
+    """tarfile remembers inodes to store a second name of a file as a hard link (LNKTYPE),
+    which `_filter` would drop; forgetting them stores every name as its own regular file."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
 def build_tarball(source: Path, target: Path) -> Built:
     """Pack `source` (a directory) into gzip tar `target`, atomically; return its digest."""
     source = Path(source)
@@ -57,6 +64,7 @@ def build_tarball(source: Path, target: Path) -> Built:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
+            archive.inodes = _NoHardLinks()
             for entry in sorted(source.iterdir()):
                 archive.add(entry, arcname=entry.name, filter=_filter)
         digest, size = file_digest(tmp)
@@ -75,12 +83,3 @@ def file_digest(path: Path, chunk: int = 1024 * 1024) -> tuple[str, int]:
             sha.update(block)
             size += len(block)
     return sha.hexdigest(), size
-
-
-def stream(handle: t.BinaryIO, chunk_bytes: int) -> t.Iterator[bytes]:
-    """Yield an open file in chunks and close it when done (or when the client goes away)."""
-    try:
-        while block := handle.read(chunk_bytes):
-            yield block
-    finally:
-        handle.close()

@@ -68,8 +68,7 @@ def _parse(value: str | None, name: str, headers: dict[str, str]) -> dt.datetime
         raise ApiError(
             400, "BAD_REQUEST", f"{name} must be an ISO 8601 date-time", headers=headers
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)  # a bare date-time is read as UTC
+    # The spec's `date-time` format (RFC 3339) already refused values without an offset.
     try:
         return parsed.astimezone(dt.UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00

@@ -80,11 +80,11 @@ def pentapi_server(*, workers: int = 2, api: str | None = None, env: dict | None
 
 
 @contextmanager
-def bare_server(*, workers: int = 2, data_dir: Path | None = None):
+def bare_server(*, workers: int = 2, data_dir: Path | None = None, env: dict | None = None):
     """scripts/bench/bare.py under the same gunicorn + uvicorn worker setup; yields its base URL."""
     port = free_port()
     data = data_dir or Path(tempfile.mkdtemp(prefix="bench-bare-"))
-    environment = {**os.environ, "BARE_DB": str(data / "bare.sqlite3")}
+    environment = {**os.environ, "BARE_DB": str(data / "bare.sqlite3"), **(env or {})}
     subprocess.run([sys.executable, "-m", "scripts.bench.bare", "--init"], cwd=REPO, env=environment, check=True)
     argv = [sys.executable, "-m", "gunicorn", "scripts.bench.bare:app", "-k", "uvicorn_worker.UvicornWorker",
             "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--no-control-socket"]

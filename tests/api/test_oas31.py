@@ -97,6 +97,12 @@ def test_bearer_security_resolves_by_hash(fx):
     assert r.json() == {"principal": "fixture-user"}
 
 
+def test_async_handler_sees_the_principal_through_connexion_context(fx):
+    assert fx.get("/oas31/secure/native").status_code == 401
+    r = fx.get("/oas31/secure/native", headers={"Authorization": "Bearer good-token"})
+    assert r.json() == {"principal": "fixture-user", "native": True}
+
+
 def test_async_handler_streams_sse(fx):
     r = fx.get("/oas31/stream?n=3")
     assert r.status_code == 200

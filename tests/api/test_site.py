@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from server.apis import APIS
@@ -76,3 +78,11 @@ def test_single_api_mode_serves_the_specs_own_paths(make_client, api, path, docu
     # errors outside the API's paths still answer in its envelope
     body = client.get("/no/such/route").json()
     assert body == {"detail": "Not Found"} if api == "lithtrix" else "error" in body
+
+
+def test_access_log_cannot_be_forged_by_an_encoded_newline(client, caplog):
+    with caplog.at_level(logging.INFO, logger="pentapi.access"):
+        client.get("/loup/x%0A2026-12-01%20FAKE%20ERROR%20injected")
+    lines = [r.getMessage() for r in caplog.records if r.name == "pentapi.access"]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "/loup/x%0A2026-12-01%20FAKE" in lines[0]

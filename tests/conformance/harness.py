@@ -25,7 +25,8 @@ def load_schema(api: str, data_dir, *, max_examples: int = 25, config: dict | No
     settings = Settings().replace(data_dir=data_dir, database_url="", validate_responses=True,
                                   **settings_changes)
     app = create_app(settings)
-    generation = {"generation": {"max-examples": max_examples}}
+    # No example database: runs stay independent and nothing is written into the working tree.
+    generation = {"generation": {"max-examples": max_examples, "database": "none"}}
     options = SchemathesisConfig.from_dict({**generation, **(config or {})})
     return schemathesis.openapi.from_asgi(f"{APIS[api].base_path(combined=True)}/openapi.json", app,
                                           config=options)

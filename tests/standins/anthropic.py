@@ -13,7 +13,7 @@ repeats), each a list of content blocks:
 
 Without a script every request gets one text block, `reply`. `status` != 200 answers every
 request with Anthropic's error body; `stream_error` sends an in-stream `error` event instead
-of ending a streamed reply.
+of ending a streamed reply; `malformed` answers 200 with a message lacking content and usage.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ class MessagesStandIn:
         status: int = 200,
         script: list[list[dict]] | None = None,
         stream_error: str | None = None,
+        malformed: bool = False,
     ) -> None:
         self.reply, self.input_tokens, self.output_tokens, self.status = reply, input_tokens, output_tokens, status
         self.script = script
         self.stream_error = stream_error
+        self.malformed = malformed  # answer 200 with a (non-streamed) message lacking content and usage
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         standin = self
@@ -57,6 +59,9 @@ class MessagesStandIn:
                     error_type = ERROR_TYPES.get(standin.status, "api_error")
                     message = "Overloaded" if standin.status == 529 else error_type.replace("_", " ")
                     self._json(standin.status, {"type": "error", "error": {"type": error_type, "message": message}})
+                    return
+                if standin.malformed and not body.get("stream"):
+                    self._json(200, {"id": "msg_broken", "type": "message", "role": "assistant"})
                     return
                 blocks = standin._blocks(number)
                 if body.get("stream"):

@@ -102,3 +102,49 @@ def test_security_functions_are_wired_on_the_resolved_copy_only():
     spec = Spec31.bound("gvnr", {"bearerAuth": "handlers.gvnr.security.bearer_auth"})(api.document)
     assert spec.security_schemes["bearerAuth"]["x-bearerInfoFunc"] == "handlers.gvnr.security.bearer_auth"
     assert "x-bearerInfoFunc" not in str(spec.raw)
+
+
+# --------------------------------------------------------------------------- quick acceptance
+
+QUICK_SCHEMAS = [
+    {"type": "object", "required": ["a", "n"], "properties": {
+        "a": {"type": "string", "minLength": 1, "maxLength": 3},
+        "n": {"type": "integer", "minimum": 1, "maximum": 10},
+        "x": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1.5},
+        "e": {"type": "string", "enum": ["daily", "session"]},
+        "b": {"type": "boolean"}}},
+    {"type": "string", "const": "yes"},
+    {"type": "integer", "minLength": 2},  # a length bound on a number: not understood, jsonschema decides
+    {"type": ["string", "null"]},
+    {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}},
+    {"type": "integer", "enum": [1, 2]},
+    {"type": "string", "format": "email"},
+]
+QUICK_INSTANCES = [
+    None, True, False, 0, 1, 1.0, 2, 10, 11, 0.5, 1.5, -1, float("nan"), float("inf"), "", "a", "abcd", "yes", "no",
+    "daily", [], {}, {"a": "x", "n": 1}, {"a": "x", "n": 1.0}, {"a": "", "n": 1}, {"a": "x", "n": True},
+    {"a": "x", "n": 5, "x": 0.5, "e": "daily", "b": False}, {"a": "x", "n": 5, "x": 1.5}, {"a": "x", "n": 5, "e": "x"},
+    {"a": "x", "n": 5, "b": 0}, {"a": "x"}, {"a": "x", "n": 5, "extra": [1]},
+]
+
+
+@pytest.mark.parametrize("schema", QUICK_SCHEMAS)
+def test_quick_acceptance_never_accepts_what_jsonschema_refuses(schema):
+    from jsonschema import Draft202012Validator
+
+    from server.oas31 import _quick_check
+
+    quick = _quick_check(schema)
+    reference = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for instance in QUICK_INSTANCES:
+        if quick(instance):
+            assert reference.is_valid(instance), (schema, instance)
+        assert (violations(instance, schema, "body") == []) == reference.is_valid(instance), (schema, instance)
+
+
+def test_quick_acceptance_covers_the_common_body():
+    from server.oas31 import _NOT_SURE, _quick_check
+
+    assert _quick_check(QUICK_SCHEMAS[0]) is not _NOT_SURE
+    assert _quick_check(QUICK_SCHEMAS[0])({"a": "x", "n": 3, "e": "session"})
+    assert _quick_check({"type": "string", "format": "email"}) is _NOT_SURE

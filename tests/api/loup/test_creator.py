@@ -57,11 +57,22 @@ def test_revoked_key_is_refused(api, world):
 
 
 def test_keys_are_stored_hashed(api, world):
-    from storage.loup import ApiKey
+    """Only SHA-256 digests reach the database file: no plaintext key or token anywhere in it."""
+    import hashlib
 
-    stored = {k.digest for k in ApiKey.select()}
-    assert world.keys["alice"] not in stored
-    assert all(len(d) == 64 for d in stored)
+    from storage import db
+    from storage.loup import ApiKey, InstallToken
+
+    assert {k.digest for k in ApiKey.select()} == {
+        hashlib.sha256(secret.encode()).hexdigest() for secret in world.keys.values()
+    }
+    assert {t.digest for t in InstallToken.select()} == {
+        hashlib.sha256(secret.encode()).hexdigest() for secret in world.tokens.values()
+    }
+    db.database.execute_sql("PRAGMA wal_checkpoint(FULL)")
+    raw = b"".join(p.read_bytes() for p in world.settings.data_dir.glob("pentapi.sqlite3*"))
+    for secret in [*world.keys.values(), *world.tokens.values()]:
+        assert secret.encode() not in raw
 
 
 # ------------------------------------------------------------------ /installs

@@ -30,6 +30,17 @@ def test_download_latest_approved_snapshot(api, world):
     assert Install.get_by_id(world.ids["alice_install"]).installed_version == "1.1.0"
 
 
+def test_head_and_an_aborted_transfer_do_not_count_as_installed(api, world):
+    head = api.head(f"{P}/skills/download", headers=world.token_headers())
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["x-loup-version"] == "1.1.0" and int(head.headers["content-length"]) > 0
+    with api.stream("GET", f"{P}/skills/download", headers=world.token_headers()) as r:
+        assert r.status_code == 200  # headers only: the client goes away before the body
+    assert Install.get_by_id(world.ids["alice_install"]).installed_version is None
+    api.get(f"{P}/skills/download", headers=world.token_headers())
+    assert Install.get_by_id(world.ids["alice_install"]).installed_version == "1.1.0"
+
+
 def test_download_named_version(api, world):
     r = api.get(f"{P}/skills/download", params={"version": "1.0.0"}, headers=world.token_headers())
     assert r.status_code == 200 and r.headers["x-loup-version"] == "1.0.0"

@@ -221,6 +221,23 @@ def test_invoke_claude_failure_is_a_422_and_a_skill_error_event(make_client, wor
         assert kinds == ["skill.invoked", "skill.error"]
 
 
+def test_an_answer_the_client_cannot_read_is_still_accounted(make_client, world):
+    with MessagesStandIn(malformed=True) as standin:
+        api = make_client(
+            loup_runtime_client="claude",
+            loup_anthropic_api_key="sk-ant-test",
+            loup_anthropic_base_url=standin.url,
+            loup_rate_limit_token=10_000,
+        )
+        prov.set_hosted_runtime(world.ids["writer"], True)
+        r = api.post(f"{P}/runtime/invoke", json={"prompt": "x"}, headers=world.token_headers())
+    assert r.status_code == 422 and r.json()["code"] == "runtime_failed"
+    assert "traceback" not in r.text.lower()
+    kinds = [e.event_type for e in UsageEvent.select().order_by(UsageEvent.occurred_at)]
+    assert kinds == ["skill.invoked", "skill.error"]
+    assert Install.get_by_id(world.ids["alice_install"]).invocation_count == 1
+
+
 def test_invoke_claude_without_a_key_is_a_clear_422(make_client, world):
     api = make_client(
         loup_runtime_client="claude", loup_anthropic_api_key="", loup_rate_limit_token=10_000

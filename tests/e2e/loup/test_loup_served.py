@@ -172,3 +172,35 @@ def test_paging_while_another_process_inserts(serve, tmp_path):
     assert len(seen) == len(set(seen)), "repeated"
     assert before <= set(seen), "skipped"
     assert inserted  # the writer really ran while we paged
+
+
+def test_slow_downloads_do_not_starve_other_requests(serve, tmp_path):
+    """More stalled downloads than a worker has WSGI threads (10): downloads run natively on
+    the event loop, so ordinary requests on the same (single) worker are still answered."""
+    data_dir = tmp_path / "serve0"
+    made = _marketplace(data_dir)
+    big = data_dir.parent / "big"
+    big.mkdir()
+    (big / "weights.bin").write_bytes(os.urandom(4 * 1024 * 1024))  # incompressible: stays large
+    admin(data_dir, "version", "publish", made["pack"], "2.0.0", str(big), "--changelog", "Big")
+    server = serve(workers=1)
+    token = {"Authorization": f"Bearer {made['token']}"}
+    creator = {"Authorization": f"Bearer {made['key']}"}
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        stalled = []
+        try:
+            for _ in range(16):
+                stream = http.stream("GET", f"{P}/skills/download", headers=token)
+                response = stream.__enter__()
+                assert response.status_code == 200
+                next(response.iter_raw(16 * 1024))  # read a little, then stop reading
+                stalled.append(stream)
+            for _ in range(5):
+                assert http.get(f"{P}/me", headers=creator).status_code == 200
+                assert http.get(f"{P}/installs", headers=creator).status_code == 200
+        finally:
+            for stream in stalled:
+                stream.__exit__(None, None, None)
+        # None of those transfers finished, so none counts as installed.
+        installs = http.get(f"{P}/installs", headers=creator).json()["data"]
+        assert installs[0]["installed_version"] is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import datetime as dt
+import json
 
 import pytest
 
@@ -14,6 +17,10 @@ def test_cursor_round_trip_and_opacity():
     token = cursor.encode(at, "ins_abc")
     assert "ins_abc" not in token and "=" not in token
     assert cursor.decode(token) == (at, "ins_abc")
+
+
+def _b64(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
 def test_cursor_normalises_to_utc():
@@ -30,6 +37,9 @@ def test_cursor_normalises_to_utc():
         "WzEsMl0",
         "WyIyMDI2LTAxLTAxIiwgMV0",
         "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgIngiXQ",
+        # offsets that push the instant off the calendar when moved to UTC
+        _b64(["9999-12-31T23:59:59-01:00", "x"]),
+        _b64(["0001-01-01T00:00:00+01:00", "x"]),
     ],
 )
 def test_cursor_rejects_what_it_did_not_issue(bad):
@@ -67,7 +77,7 @@ def test_prices_by_model_family():
 
 def test_echo_client_is_deterministic_and_free():
     skill = runtime_clients.Skill("selr-ai", "writer", "Writer", "1.0.0")
-    reply = runtime_clients.EchoClient().run(skill, "Draft a hook", "for Friday")
+    reply = asyncio.run(runtime_clients.EchoClient().run(skill, "Draft a hook", "for Friday"))
     assert reply.text == "[selr-ai/writer@1.0.0] Draft a hook\n\nMessage:\nfor Friday"
     assert reply.input_tokens == 6 and reply.output_tokens == 7 and reply.cost_usd == 0.0
     assert reply.tokens == 13
@@ -81,14 +91,16 @@ def test_client_for_settings():
         runtime_clients.client_for(Settings().replace(loup_runtime_client="claude", loup_anthropic_api_key=""))
     with pytest.raises(runtime_clients.NotConfigured):
         runtime_clients.client_for(Settings().replace(loup_runtime_client="e2b"))
-    claude = runtime_clients.client_for(
-        Settings().replace(
-            loup_runtime_client="claude",
-            loup_anthropic_api_key="k",
-            loup_anthropic_base_url="http://127.0.0.1:1",
-        )
+    configured = Settings().replace(
+        loup_runtime_client="claude", loup_anthropic_api_key="k", loup_anthropic_base_url="http://127.0.0.1:1"
     )
-    assert claude.name == "claude"
+
+    async def twice():  # one SDK client per configuration on a loop
+        return runtime_clients.client_for(configured), runtime_clients.client_for(configured)
+
+    first, second = asyncio.run(twice())
+    assert first.name == "claude" and first is second
+    assert asyncio.run(twice())[0] is not first  # a new loop gets its own connection pool
 
 
 def test_fts_query_and_for_all_words():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
 
 import pytest
@@ -32,18 +33,23 @@ def test_build_tarball_digest_and_contents(tmp_path):
     assert list((tmp_path / "out").iterdir()) == [built.path]  # no partial file left behind
 
 
+def test_build_tarball_keeps_both_names_of_a_hard_linked_file(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.md").write_text("same bytes")
+    os.link(source / "a.md", source / "b.md")
+    built = snapshots.build_tarball(source, tmp_path / "out.tar.gz")
+    with tarfile.open(built.path, mode="r:gz") as archive:
+        assert {m.name: m.isfile() for m in archive.getmembers()} == {"a.md": True, "b.md": True}
+        assert archive.extractfile("b.md").read() == b"same bytes"
+
+
 def test_build_tarball_refuses_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ValueError):
         snapshots.build_tarball(tmp_path / "f", tmp_path / "out.tar.gz")
 
 
-def test_stream_yields_chunks_and_closes(tmp_path):
-    path = tmp_path / "blob"
-    path.write_bytes(b"x" * 10)
-    handle = path.open("rb")
-    assert list(snapshots.stream(handle, 4)) == [b"xxxx", b"xxxx", b"xx"]
-    assert handle.closed
 
 
 def test_fixed_window_counts_exactly_and_resets(database):
