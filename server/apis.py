@@ -36,7 +36,34 @@ class ApiDef:
 
     def base_path(self, combined: bool) -> str:
         """Mounted under /<name> when several share a server; at its own paths when alone."""
-        return (f"/{self.name}" if combined else "") + self.own_base_path
+        return self.prefix(combined) + self.own_base_path
+
+    def prefix(self, combined: bool) -> str:
+        return f"/{self.name}" if combined else ""
+
+    def mounts(self, combined: bool) -> list[Mount]:
+        """Where the document's paths are served: the spec's server path, and apart from it each
+        path-level `servers` path (OpenAPI 3.1 lets a path item name its own servers; loopat's
+        /auth/login sits at /api beside /api/v1). The first mount is the spec's own."""
+        groups: dict[str, dict] = {self.own_base_path: {}}
+        for path, item in self.document.get("paths", {}).items():
+            servers = item.get("servers") if isinstance(item, dict) else None
+            base = urlsplit(servers[0]["url"]).path.rstrip("/") if servers else self.own_base_path
+            groups.setdefault(base, {})[path] = item
+        prefix = self.prefix(combined)
+        return [
+            Mount(self.name if i == 0 else f"{self.name}_{i}", prefix + base, {**self.document, "paths": paths})
+            for i, (base, paths) in enumerate(groups.items())
+        ]
+
+
+@dataclass(frozen=True)
+class Mount:
+    """Part of an API's document served at one base path (`name` is unique per app)."""
+
+    name: str
+    base_path: str
+    document: dict = field(compare=False, repr=False)
 
 
 APIS: dict[str, ApiDef] = {

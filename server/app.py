@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import typing as t
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 import connexion
@@ -64,16 +65,18 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
 
     selected = [APIS[api]] if api else [*APIS.values(), *extra_apis(settings.extra_apis)]
     combined = api is None
-    mounts = {a.base_path(combined): {"name": a.name, "document": a.document} for a in selected}
+    mounts = {a.base_path(combined): {"name": a.name, "document": a.document, "prefix": a.prefix(combined)}
+              for a in selected}
     async_handlers: dict[tuple[str, str], t.Callable] = {}
-    render = partial(render_error, mounts=[(a.base_path(combined), a) for a in selected],
+    render = partial(render_error, mounts=[(m.base_path, a) for a in selected for m in a.mounts(combined)],
                      fallback=None if combined else selected[0])
 
     app = connexion.FlaskApp(
         __name__,
+        lifespan=api_lifespans(selected),
         middlewares=[
             partial(ServerErrorMiddleware, handler=render),
-            RequestLog,
+            partial(RequestLog, served_by=settings.expose_worker),
             ExceptionMiddleware,
             partial(BodyLimit, max_bytes=settings.max_body_bytes),
             partial(ContentDecoding, max_bytes=settings.max_body_bytes),
@@ -112,9 +115,26 @@ def create_app(settings: Settings | None = None, api: str | None = None) -> conn
     return app
 
 
+def api_lifespans(selected: list[ApiDef]) -> t.Callable | None:
+    """One lifespan entering each API package's own `lifespan(app)` (an async context manager
+    in handlers/<api>/__init__.py, for state a worker keeps: loopat's turn engine), if any."""
+    hooks = [hook for a in selected if (hook := getattr(importlib.import_module(a.handlers), "lifespan", None))]
+    if not hooks:
+        return None
+
+    @asynccontextmanager
+    async def lifespan(app: t.Any) -> t.AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for hook in hooks:
+                await stack.enter_async_context(hook(app))
+            yield
+
+    return lifespan
+
+
 def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_handlers: dict) -> None:
-    """Hand Connexion a ready 3.1 Specification (its own add_api would re-check it as 3.0)."""
-    base_path = api_def.base_path(combined)
+    """Hand Connexion a ready 3.1 Specification (its own add_api would re-check it as 3.0),
+    one per mount of the document (see ApiDef.mounts)."""
     schemes = api_def.document.get("components", {}).get("securitySchemes", {})
     security_module = f"{api_def.handlers}.security"
     functions = {name: f"{security_module}.{security_function_for(name)}" for name in schemes}
@@ -123,13 +143,16 @@ def _add_api(app: connexion.FlaskApp, api_def: ApiDef, combined: bool, async_han
         missing = [f for f in functions.values() if not hasattr(module, f.rsplit(".", 1)[1])]
         if missing:
             raise RuntimeError(f"{api_def.name}: security functions missing: {', '.join(missing)}")
-    specification = Spec31.bound(api_def.name, functions)(api_def.document)
-    options = app.middleware.options.replace(
-        resolver=HandlerResolver(api_def.name, api_def.handlers, base_path, async_handlers)
-    )
-    app.middleware.apis.append(
-        API(specification, base_path=base_path, name=api_def.name, **options.__dict__)
-    )
+    for mount in api_def.mounts(combined):
+        if not mount.document["paths"]:
+            continue
+        specification = Spec31.bound(api_def.name, functions)(mount.document)
+        options = app.middleware.options.replace(
+            resolver=HandlerResolver(api_def.name, api_def.handlers, mount.base_path, async_handlers)
+        )
+        app.middleware.apis.append(
+            API(specification, base_path=mount.base_path, name=mount.name, **options.__dict__)
+        )
 
 
 def owner_of(path: str, mounts: list[tuple[str, ApiDef]], fallback: ApiDef | None) -> tuple[str, ApiDef | None]:

@@ -91,11 +91,35 @@ _LOOPAT_CODES = {
 }
 
 
+# Upstream's own codes for limits the spec states as schema keywords (api-v1.ts): the validator
+# finds them, the envelope names them as upstream does.
+_LOOPAT_VIOLATIONS = {
+    ("body", ("title",), "maxLength"): "title_too_long",
+    ("body", ("content",), "maxLength"): "content_too_large",
+    ("body", ("content",), "minLength"): "missing_content",
+    ("header", ("Idempotency-Key",), "maxLength"): "idempotency_key_too_long",
+}
+
+
+def _loopat_code(failure: Failure) -> str:
+    if failure.code:
+        return failure.code
+    if failure.kind == E.VALIDATION and failure.violations:
+        first = failure.violations[0]
+        if failure.operation == "postLoopsByIdChoicesByChoiceId" and first.location == "body":
+            return "invalid_choice_payload"
+        if first.location == "body" and "content" in _required_fields(failure):
+            return "missing_content"
+        if code := _LOOPAT_VIOLATIONS.get((first.location, first.path, first.keyword)):
+            return code
+    return _LOOPAT_CODES[failure.kind]
+
+
 def loopat(failure: Failure) -> Rendered:
     status = _status(failure, 400)
     error = {
         "type": _LOOPAT_TYPES.get(status, "internal_error" if status >= 500 else "invalid_request_error"),
-        "code": failure.code or _LOOPAT_CODES[failure.kind],
+        "code": _loopat_code(failure),
         "message": failure.message,
     }
     return status, {"error": error}, failure.headers

@@ -8,6 +8,7 @@ envelope of the API that owns the request path (see `server.envelopes`).
 
 from __future__ import annotations
 
+import http.cookies
 import logging
 import typing as t
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ def classify(exc: BaseException) -> Failure:
         return Failure(MEDIA_TYPE, 415, exc.detail or "Unsupported media type")
     if isinstance(exc, OAuthScopeProblem | Forbidden):
         return Failure(FORBIDDEN, 403, getattr(exc, "detail", None) or "Forbidden")
+    if isinstance(exc, http.cookies.CookieError):
+        # Connexion's cookie security cannot parse the Cookie header: no credential was given.
+        return Failure(UNAUTHENTICATED, 401, "malformed Cookie header")
     if isinstance(exc, OAuthProblem | Unauthorized):
         return Failure(UNAUTHENTICATED, 401, exc.detail or "Authentication required")
     if isinstance(exc, NonConformingResponse):

@@ -1,6 +1,6 @@
 """pentapi's own ASGI middlewares. The whole stack, in order, is listed in server.app.
 
-* RequestLog   - request id (X-Request-ID) and one log line per request.
+* RequestLog   - request id (X-Request-ID), optionally X-Served-By, one log line per request.
 * BodyLimit    - refuses bodies over the configured size before anything buffers them.
 * ContentDecoding - undoes a gzip or deflate Content-Encoding of a request body (OTLP
                  exporters compress), bounded by the same size limit.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import typing as t
@@ -40,8 +41,10 @@ def request_id(scope: Scope) -> str:
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, served_by: bool = False) -> None:
         self.app = app
+        # X-Served-By: <pid> names the worker process that answered (diagnostics, e2e tests)
+        self.extra = [(b"x-served-by", str(os.getpid()).encode())] if served_by else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +61,7 @@ class RequestLog:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode()), *self.extra]
             await send(message)
 
         try:
@@ -216,15 +219,28 @@ class Site:
             )
         for base, mount in self.mounts.items():
             if path == f"{base}/openapi.json":
-                return Response(served_document(mount["document"], base), media_type="application/json")
+                document = served_document(mount["document"], base, mount.get("prefix", ""))
+                return Response(document, media_type="application/json")
             if path in (f"{base}/docs", f"{base}/docs/"):
                 return HTMLResponse(docs_page(mount["document"]["info"]["title"], f"{base}/openapi.json"))
         return None
 
 
-def served_document(document: dict, base_path: str) -> bytes:
-    """The spec as written, with `servers` pointing at where this server mounts it."""
-    return json.dumps({**document, "servers": [{"url": base_path or "/"}]}, ensure_ascii=False).encode()
+def served_document(document: dict, base_path: str, prefix: str = "") -> bytes:
+    """The spec as written, with `servers` pointing at where this server mounts it (path-level
+    `servers` too: they move under the same `prefix` as the whole API, see ApiDef.mounts)."""
+    paths = {
+        path: {**item, "servers": [_moved(s, prefix) for s in item["servers"]]}
+        if isinstance(item, dict) and item.get("servers") else item
+        for path, item in document.get("paths", {}).items()
+    }
+    served = {**document, "servers": [{"url": base_path or "/"}], "paths": paths}
+    return json.dumps(served, ensure_ascii=False).encode()
+
+
+def _moved(server: dict, prefix: str) -> dict:
+    url = server.get("url", "")
+    return {**server, "url": prefix + url} if url.startswith("/") else server
 
 
 def docs_page(title: str, spec_url: str) -> str:

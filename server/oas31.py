@@ -438,13 +438,21 @@ class JSONBodyValidator31(ChunkedBodies, AbstractRequestBodyValidator):
         if not raw.strip():
             return NO_BODY
         try:
-            return json.loads(raw.decode(self._encoding))
+            body = json.loads(raw.decode(self._encoding))
         except json.JSONDecodeError as exc:
             raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", exc.pos, exc.msg) from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", 0, str(exc)) from None
         except RecursionError:  # e.g. 100,000 nested arrays: json's recursive decoder gives up
             raise MalformedBodyProblem("Request body is not valid JSON: nested too deeply") from None
+        if b"\\u" in raw:
+            # An escaped lone surrogate ("\ud800") parses, but is no Unicode text: nothing can
+            # store or send it on. (Raw bytes cannot carry one: the decode above refuses it.)
+            try:
+                json.dumps(body, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise MalformedBodyProblem(f"Request body is not valid JSON: {exc}", 0, str(exc)) from None
+        return body
 
     def _validate(self, body: t.Any) -> None:
         if body is NO_BODY:

@@ -38,6 +38,8 @@ class Settings:
     public_url: str = field(default_factory=lambda: _env("PENTAPI_PUBLIC_URL", ""))
     # extra documents to mount beside the five (test fixtures, drafts): JSON, see server.apis
     extra_apis: str = field(default_factory=lambda: _env("PENTAPI_EXTRA_APIS", ""))
+    # answer every request with X-Served-By: <worker pid> (diagnostics; e2e tests pick workers by it)
+    expose_worker: bool = field(default_factory=lambda: _flag("PENTAPI_EXPOSE_WORKER", False))
 
     # ---------------------------------------------------------------- loup (issue 4)
     # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots
@@ -91,6 +93,48 @@ class Settings:
     loopkit_read_max_records: int = field(default_factory=lambda: int(_env("LOOPKIT_READ_MAX_RECORDS", "500")))
 
     # ---------------------------------------------------------------- loopat (issue 5)
+    # the agent that runs turns: local (embedded, deterministic, no setup) or anthropic
+    loopat_agent: str = field(default_factory=lambda: _env("LOOPAT_AGENT", "local"))
+    # Anthropic API key for the anthropic agent (required when LOOPAT_AGENT=anthropic)
+    loopat_anthropic_api_key: str = field(default_factory=lambda: _env("LOOPAT_ANTHROPIC_API_KEY", ""))
+    # Anthropic API base URL; empty means the SDK's default
+    loopat_anthropic_base_url: str = field(default_factory=lambda: _env("LOOPAT_ANTHROPIC_BASE_URL", ""))
+    # model the anthropic agent streams from
+    loopat_anthropic_model: str = field(default_factory=lambda: _env("LOOPAT_ANTHROPIC_MODEL", "claude-sonnet-4-6"))
+    # max_tokens per model call
+    loopat_anthropic_max_tokens: int = field(default_factory=lambda: int(_env("LOOPAT_ANTHROPIC_MAX_TOKENS", "4096")))
+    # extended-thinking budget in tokens per model call (0: thinking off)
+    loopat_anthropic_thinking_tokens: int = field(
+        default_factory=lambda: int(_env("LOOPAT_ANTHROPIC_THINKING_TOKENS", "0")))
+    # pause between the local agent's deltas, in milliseconds (it streams word by word)
+    loopat_local_delta_ms: int = field(default_factory=lambda: int(_env("LOOPAT_LOCAL_DELTA_MS", "15")))
+    # lifetime of a web session (the loopat_session cookie), in days
+    loopat_session_days: int = field(default_factory=lambda: int(_env("LOOPAT_SESSION_DAYS", "30")))
+    # mark the session cookie Secure even on plain-HTTP requests (it is always Secure over HTTPS)
+    loopat_cookie_secure: bool = field(default_factory=lambda: _flag("LOOPAT_COOKIE_SECURE", False))
+    # seconds between ping events on an idle stream
+    loopat_ping_seconds: float = field(default_factory=lambda: float(_env("LOOPAT_PING_SECONDS", "15")))
+    # how often each process reads new events from the turn log, in milliseconds
+    loopat_poll_ms: int = field(default_factory=lambda: int(_env("LOOPAT_POLL_MS", "25")))
+    # a loop's runner must renew its lease within this many seconds or another process takes over
+    loopat_lease_seconds: float = field(default_factory=lambda: float(_env("LOOPAT_LEASE_SECONDS", "15")))
+    # an unanswered permission choice is denied after this many seconds (0: never)
+    loopat_permission_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("LOOPAT_PERMISSION_TIMEOUT_SECONDS", "120")))
+    # an unanswered question choice is rejected after this many seconds (0: never)
+    loopat_question_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("LOOPAT_QUESTION_TIMEOUT_SECONDS", "300")))
+    # how long an Idempotency-Key replays its turn, in hours (events are kept as long)
+    loopat_idempotency_hours: float = field(default_factory=lambda: float(_env("LOOPAT_IDEMPOTENCY_HOURS", "24")))
+    # GET /loops/{id}/events closes after this many seconds (0: never; clients resume with Last-Event-ID)
+    loopat_watch_max_seconds: float = field(default_factory=lambda: float(_env("LOOPAT_WATCH_MAX_SECONDS", "0")))
+    # argon2id cost for passwords: passes, memory in KiB, lanes (defaults: RFC 9106 low-memory profile)
+    loopat_argon2_time_cost: int = field(default_factory=lambda: int(_env("LOOPAT_ARGON2_TIME_COST", "3")))
+    loopat_argon2_memory_kib: int = field(default_factory=lambda: int(_env("LOOPAT_ARGON2_MEMORY_KIB", "65536")))
+    loopat_argon2_parallelism: int = field(default_factory=lambda: int(_env("LOOPAT_ARGON2_PARALLELISM", "4")))
+    # tokens' lastUsedAt is written in one batch per this many seconds, off the request path
+    loopat_token_touch_seconds: float = field(
+        default_factory=lambda: float(_env("LOOPAT_TOKEN_TOUCH_SECONDS", "5")))
 
     # ---------------------------------------------------------------- lithtrix (issue 6)
     # free tier lifetime cap, in searches (upstream FREE_TIER_LIFETIME_LIMIT); never resets

@@ -90,6 +90,32 @@ class Error(BaseModel):
     error: Error1
 
 
+class Event(StrEnum):
+    queued = 'queued'
+    started = 'started'
+    snapshot = 'snapshot'
+    assistant_delta = 'assistant_delta'
+    thinking_delta = 'thinking_delta'
+    tool_call = 'tool_call'
+    tool_result = 'tool_result'
+    requires_choice = 'requires_choice'
+    choice_resolved = 'choice_resolved'
+    done = 'done'
+    interrupted = 'interrupted'
+    error = 'error'
+    ping = 'ping'
+    sdk_message = 'sdk_message'
+
+
+class SseEvent(BaseModel):
+    event: Event
+    data: Annotated[
+        str, Field(json_schema_extra={'contentMediaType': 'application/json'})
+    ]
+    id: Annotated[str | None, Field(pattern='^[0-9]+$')] = None
+    retry: int | None = None
+
+
 class MeTokensPostRequest(BaseModel):
     label: str | None = 'default'
 
@@ -123,7 +149,7 @@ class PermissionMode(StrEnum):
 
 
 class LoopsIdMessagesPostRequest(BaseModel):
-    content: Annotated[str, Field(max_length=1048576)]
+    content: Annotated[str, Field(max_length=1048576, min_length=1)]
     permission_mode: Annotated[
         PermissionMode | None,
         Field(description="Override the loop's current permission mode for this turn."),
@@ -142,3 +168,13 @@ class LoopsIdChoicesChoiceIdPostRequest(
     RootModel[LoopsIdChoicesChoiceIdPostRequest1 | LoopsIdChoicesChoiceIdPostRequest2]
 ):
     root: LoopsIdChoicesChoiceIdPostRequest1 | LoopsIdChoicesChoiceIdPostRequest2
+
+
+class AuthLoginPostRequest(BaseModel):
+    username: Annotated[str, Field(max_length=256)]
+    password: Annotated[str, Field(max_length=1024)]
+
+
+class AuthLoginPostResponse(BaseModel):
+    username: Annotated[str, Field(examples=['alice'])]
+    expires_at: AwareDatetime

@@ -2,89 +2,48 @@
 
 `python -m scripts.bench.streams --streams 1000`: starts `pentapi serve` (2 workers) with the
 fixture API mounted, measures the latency of small writes (POST /oas31/counters) alone, then
-opens N long-lived streams (GET /oas31/stream, one event per second) and measures, while they
-are all open, the first-event latency of every stream and again the small-write latency.
+opens N long-lived streams (GET /oas31/stream, one event per second each) and measures, while
+they are all open, the first-event latency of every stream and again the small-write latency.
 Streams are opened at a steady rate (--rate per second), as clients arrive, not in one burst.
-Results go to docs/bench/streams.json.
+
+The streams are held by --procs client processes and the writes are timed from a probe process
+of its own (scripts/bench/sse_load.py): the first version of this script ran everything in one
+Python process on the same two cores as the server, and that process's event loop, busy with
+1,000 streams, was most of the measured latency. CPU is sampled for the server's workers and
+the load generator. Results go to docs/bench/streams.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import statistics
+import os
 import time
 
-import httpx
-
 from scripts.bench.harness import RESULTS, pentapi_server
+from scripts.bench.sse_load import CpuMeter, Streams, StreamSpec, probe, worker_pids
 from tests.fixtures.oas31 import mount_json
 
 
-def percentiles(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"n": len(ordered), "p50_ms": round(pick(0.50), 2), "p99_ms": round(pick(0.99), 2),
-            "max_ms": round(ordered[-1], 2), "mean_ms": round(statistics.fmean(ordered), 2)}
-
-
-async def writes(client: httpx.AsyncClient, url: str, count: int, concurrency: int = 8) -> list[float]:
-    latencies: list[float] = []
-
-    async def worker(i: int) -> None:
-        for j in range(count // concurrency):
-            started = time.perf_counter()
-            r = await client.post(f"{url}/oas31/counters", json={"key": f"w{i}-{j % 4}"})
-            r.raise_for_status()
-            latencies.append((time.perf_counter() - started) * 1000)
-
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return latencies
-
-
-async def run(url: str, streams: int, hold_s: float, rate: float) -> dict:
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        baseline = await writes(client, url, 400)
-        first_event: list[float] = []
-        opened = asyncio.Event()
-        release = asyncio.Event()
-        errors = 0
-
-        async def stream() -> None:
-            nonlocal errors
-            started = time.perf_counter()
-            try:
-                async with client.stream("GET", f"{url}/oas31/stream?n=100000&interval_ms=1000") as r:
-                    async for _ in r.aiter_lines():
-                        first_event.append((time.perf_counter() - started) * 1000)
-                        if len(first_event) == streams:
-                            opened.set()
-                        await release.wait()
-                        break
-            except httpx.HTTPError:
-                errors += 1
-                if len(first_event) + errors == streams:
-                    opened.set()
-
-        tasks = []
-        for _ in range(streams):  # open at a steady rate: clients connect over time, not in one burst
-            tasks.append(asyncio.create_task(stream()))
-            await asyncio.sleep(1 / rate)
-        await asyncio.wait_for(opened.wait(), timeout=120)
-        await asyncio.sleep(hold_s)
-        under_load = await writes(client, url, 400)
-        release.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return {
-        "streams_requested": streams,
-        "streams_open": len(first_event),
-        "stream_errors": errors,
-        "first_event": percentiles(first_event),
-        "writes_alone": percentiles(baseline),
-        "writes_with_streams_open": percentiles(under_load),
-    }
+def run(url: str, args: argparse.Namespace) -> dict:
+    workers = {f"worker{pid}": pid for pid in worker_pids(url)}
+    writes = [{"method": "POST", "path": "/oas31/counters", "json": {"key": f"w{i % 32}"}} for i in range(400)]
+    meter = CpuMeter(workers)
+    result: dict = {"writes_alone": probe(url, writes, concurrency=8)}
+    result["writes_alone"]["cpu"] = meter.read()
+    specs = [StreamSpec("GET", "/oas31/stream?n=100000&interval_ms=1000") for _ in range(args.streams)]
+    streams = Streams(url, specs, procs=args.procs, rate=args.rate)
+    meter = CpuMeter({**workers, **streams.start()})
+    result.update(streams.wait_open())
+    result["cpu_while_opening"] = meter.read()
+    meter = CpuMeter(workers)
+    time.sleep(args.hold)
+    result["cpu_holding"] = meter.read()  # the streams alone: 1 event per stream per second
+    meter = CpuMeter(workers)
+    result["writes_with_streams_open"] = probe(url, writes, concurrency=8)
+    result["writes_with_streams_open"]["cpu"] = meter.read()
+    result.update(streams.close())
+    return result
 
 
 def main() -> None:
@@ -92,10 +51,14 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--hold", type=float, default=2.0, help="seconds to hold all streams before measuring")
     parser.add_argument("--rate", type=float, default=200.0, help="new streams opened per second")
+    parser.add_argument("--procs", type=int, default=4, help="client processes holding the streams")
     args = parser.parse_args()
-    with pentapi_server(workers=2, env={"PENTAPI_EXTRA_APIS": mount_json()}) as url:
-        result = asyncio.run(run(url, args.streams, args.hold, args.rate))
+    env = {"PENTAPI_EXTRA_APIS": mount_json(), "PENTAPI_EXPOSE_WORKER": "1"}
+    with pentapi_server(workers=2, env=env) as url:
+        result = run(url, args)
     result["open_rate_per_s"] = args.rate
+    result["client_processes"] = args.procs
+    result["load_average_at_end"] = os.getloadavg()
     result["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result["setup"] = "pentapi serve, 2 uvicorn workers, 10 WSGI threads each; streams via NativeAsync"
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -188,6 +188,18 @@ def test_path_parameter_with_a_newline_goes_through_security_like_any_other(clie
     assert_envelope("gvnr", r, 401)
 
 
+def test_an_empty_path_parameter_matches_no_operation(client):
+    # Connexion's router matches no operation here (werkzeug's rules might); the answer is 404.
+    r = client.post("/loopat/api/v1/loops/x/choices/", json={"allow": True}, headers={"Authorization": "Bearer la_x"})
+    assert_envelope("loopat", r, 404, "route_not_found")
+
+
+def test_a_malformed_cookie_header_is_no_credential(client):
+    # Connexion's cookie scheme parses the header with http.cookies, which raises on this.
+    r = client.get("/loopat/api/v1/me/tokens", headers={"Cookie": "loopat_session=abc; $=x"})
+    assert_envelope("loopat", r, 401, "missing_credentials")
+
+
 @pytest.mark.parametrize("api", ENVELOPES)
 def test_wrong_method(client, api):
     method, path, _ = MISSING_CREDENTIALS[api]

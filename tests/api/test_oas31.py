@@ -53,6 +53,22 @@ def test_oneof_body_accepts_exactly_one_branch(fx):
         assert r.json()["code"] == "invalid_request"
 
 
+def test_json_null_is_a_value_not_an_absent_body(fx):
+    # /crash takes an optional object body: none at all reaches the handler (which crashes: 500),
+    # a JSON null is not an object and is refused before it.
+    assert fx.post("/oas31/crash").status_code == 500
+    r = fx.post("/oas31/crash", content=b"null", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "object" in r.json()["error"]
+
+
+def test_a_lone_surrogate_in_a_json_string_is_a_malformed_body(fx):
+    lone = fx.post("/oas31/counters", content=b'{"key": "a\\ud800"}', headers={"content-type": "application/json"})
+    assert lone.status_code == 400 and lone.json()["code"] == "invalid_json"
+    pair = fx.post("/oas31/counters", content=b'{"key": "\\ud83d\\ude00"}',
+                   headers={"content-type": "application/json"})
+    assert pair.status_code == 200 and pair.json()["key"] == "\U0001f600"  # a surrogate pair is one character
+
+
 def test_response_with_null_and_anyof_null_passes_validation(fx):
     r = fx.get("/oas31/items/5?shape=null-note")
     assert r.status_code == 200

@@ -21,10 +21,29 @@ def test_each_api_serves_its_document_and_docs(client, api):
     doc = client.get(f"{base}/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert doc["servers"] == [{"url": base}]
-    assert doc["paths"] == APIS[api].document["paths"]
+    own = {path: {k: v for k, v in item.items() if k != "servers"} for path, item in doc["paths"].items()}
+    assert own == {path: {k: v for k, v in item.items() if k != "servers"}
+                   for path, item in APIS[api].document["paths"].items()}
     page = client.get(f"{base}/docs")
     assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
     assert f'"{base}/openapi.json"' in page.text
+
+
+@pytest.mark.parametrize(("api", "prefix"), [(None, "/loopat"), ("loopat", "")])
+def test_path_level_servers_mount_beside_the_spec_server(make_client, api, prefix):
+    """OpenAPI 3.1 path-level `servers`: loopat's /auth/login declares /api, so it is served at
+    <prefix>/api/auth/login (not under /api/v1), the served document says so, and errors there
+    still answer in loopat's envelope."""
+    client = make_client(api=api)
+    doc = client.get(f"{prefix}/api/v1/openapi.json").json()
+    assert doc["paths"]["/auth/login"]["servers"][0]["url"] == f"{prefix}/api"
+    r = client.post(f"{prefix}/api/auth/login", json={"username": "nobody", "password": "wrong password"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials"
+    assert client.post(f"{prefix}/api/v1/auth/login", json={}).status_code == 404
+    r = client.post(f"{prefix}/api/auth/login", json={"username": 1})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    r = client.get(f"{prefix}/api/auth/login")
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and set(r.json()) == {"error"}
 
 
 def test_swagger_ui_assets_are_served(client):

@@ -6,8 +6,8 @@ import pytest
 
 from handlers.loup import provisioning as prov
 from storage.loup import Install, PackVersion, UsageEvent
-from tests.api.loup.anthropic_standin import MessagesStandIn
 from tests.api.loup.conftest import P
+from tests.standins.anthropic import MessagesStandIn
 
 RUNTIME_ROUTES = ("/runtime/installs", "/runtime/whats-new")
 
