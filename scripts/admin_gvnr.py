@@ -5,30 +5,19 @@ one JSON object."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import typing as t
 
 from handlers.gvnr import billing, provisioning, quota
+from scripts import admin
 from server.errors import ApiError
 from server.settings import Settings
-from storage import all_models, db
 from storage.gvnr import Account
 
+_REFUSED = (quota.UnknownAccount, ValueError, ApiError)
 
-def _command(fn: t.Callable[[argparse.Namespace, Settings], dict[str, t.Any]]) -> t.Callable:
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        db.bind(settings.resolved_database_url)
-        db.init_schema(all_models())
-        try:
-            with db.database.connection_context():
-                print(json.dumps(fn(args, settings), indent=2))
-        except (quota.UnknownAccount, ValueError, ApiError) as exc:
-            print(f"error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-            return 1
-        return 0
 
-    return run
+def _command(fn: admin.Action) -> t.Callable:
+    return admin.command(fn, _REFUSED)
 
 
 def _create(a: argparse.Namespace, s: Settings) -> dict:

@@ -12,7 +12,6 @@ Every command prints one JSON object on stdout; `index` draws its progress bar o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import typing as t
 from pathlib import Path
@@ -20,28 +19,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from handlers.lithtrix import agents, cache, ingest, local_index, usage_log
+from scripts import admin
 from server.settings import Settings
-from storage import all_models, db
 from storage.lithtrix import Agent
 
-
-def _print(obj: dict[str, t.Any]) -> None:
-    print(json.dumps(obj, indent=2, default=str))
+_REFUSED = (agents.AgentError, agents.AgentExists, FileNotFoundError)
 
 
-def _command(fn: t.Callable[[argparse.Namespace, Settings], dict[str, t.Any]]) -> t.Callable:
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        db.bind(settings.resolved_database_url)
-        db.init_schema(all_models())
-        try:
-            with db.database.connection_context():
-                _print(fn(args, settings))
-        except (agents.AgentError, agents.AgentExists, FileNotFoundError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
-
-    return run
+def _command(fn: admin.Action) -> t.Callable:
+    return admin.command(fn, _REFUSED)
 
 
 def _index(a: argparse.Namespace, s: Settings) -> dict:

@@ -15,30 +15,14 @@ import sys
 import typing as t
 
 from handlers.loopat import accounts
-from server.settings import Settings, activate
-from storage import all_models, db
+from scripts import admin
+from server.settings import Settings
+
+_REFUSED = (accounts.AccountError,)
 
 
-def _print(obj: dict[str, t.Any]) -> None:
-    print(json.dumps(obj, indent=2, default=str))
-
-
-def _command(fn: t.Callable[[argparse.Namespace, Settings], dict[str, t.Any]]) -> t.Callable:
-    """Bind the database, run, print; a refused request exits 1 with its reason."""
-
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        activate(settings)
-        db.bind(settings.resolved_database_url)
-        db.init_schema(all_models())
-        try:
-            with db.database.connection_context():
-                _print(fn(args, settings))
-        except accounts.AccountError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
-
-    return run
+def _command(fn: admin.Action) -> t.Callable:
+    return admin.command(fn, _REFUSED)
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:

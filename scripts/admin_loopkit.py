@@ -7,38 +7,22 @@ SHA-256 digests; recovery and upgrade codes are recomputed from the server secre
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 import typing as t
 
 import peewee
 
 from handlers.loopkit import codes, projects
+from scripts import admin
 from server.settings import Settings
-from storage import all_models, db
+from storage import db
 from storage.loopkit import Project, Record
 
-
-def _print(obj: dict[str, t.Any]) -> None:
-    print(json.dumps(obj, indent=2, default=str))
+_REFUSED = (projects.ProvisioningError,)
 
 
-def _command(fn: t.Callable[[argparse.Namespace, Settings], dict[str, t.Any]]) -> t.Callable:
-    """Bind the database, run, print; a refused request exits 1 with its reason."""
-
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        db.bind(settings.resolved_database_url)
-        db.init_schema(all_models())
-        try:
-            with db.database.connection_context():
-                _print(fn(args, settings))
-        except projects.ProvisioningError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
-
-    return run
+def _command(fn: admin.Action) -> t.Callable:
+    return admin.command(fn, _REFUSED)
 
 
 def _codes(settings: Settings, project_id: str) -> dict[str, str | None]:

@@ -8,36 +8,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import sys
 import typing as t
 from pathlib import Path
 
 from handlers.loup import demo
 from handlers.loup import provisioning as prov
+from scripts import admin
 from server.settings import Settings
-from storage import all_models, db
+
+_REFUSED = (prov.ProvisioningError,)
 
 
-def _print(obj: dict[str, t.Any]) -> None:
-    print(json.dumps(obj, indent=2, default=str))
-
-
-def _command(fn: t.Callable[[argparse.Namespace, Settings], dict[str, t.Any]]) -> t.Callable:
-    """Bind the database, run, print; a refused request exits 1 with its reason."""
-
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        db.bind(settings.resolved_database_url)
-        db.init_schema(all_models())
-        try:
-            with db.database.connection_context():
-                _print(fn(args, settings))
-        except prov.ProvisioningError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
-
-    return run
+def _command(fn: admin.Action) -> t.Callable:
+    return admin.command(fn, _REFUSED)
 
 
 def _flag(value: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import peewee
 
 from storage.base import BaseModel
+from storage.windows import WindowTable
 
 
 def _created() -> peewee.DateTimeField:
@@ -96,21 +97,12 @@ class IdempotencyKey(BaseModel):
         indexes = ((("expires_at",), False),)  # purging expired keys
 
 
-class LimitWindow(BaseModel):
+class LimitWindow(WindowTable):
     """One fixed window of one of the service's own limits: `bucket` names limit and subject
-    (e.g. "account:ip:203.0.113.7"); times are unix seconds. Limits have different window
-    lengths, so each row carries its own end."""
-
-    created_at = _created()
-    bucket = peewee.CharField()
-    window_start = peewee.BigIntegerField()
-    ends_at = peewee.BigIntegerField()
-    count = peewee.IntegerField(default=0)
+    (e.g. "account:ip:203.0.113.7")."""
 
     class Meta:
         table_name = "gvnr_limit_window"
-        primary_key = peewee.CompositeKey("bucket", "window_start")
-        indexes = ((("ends_at",), False),)  # pruning ended windows
 
 
 MODELS = [Account, SpendEnvelope, Clearance, RateEnvelope, IdempotencyKey, LimitWindow]

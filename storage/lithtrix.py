@@ -12,6 +12,7 @@ from __future__ import annotations
 import peewee
 
 from storage.base import BaseModel
+from storage.windows import WindowTable
 
 TIERS = ("free", "pro")
 STATUSES = ("active", "suspended")
@@ -55,17 +56,13 @@ class UsageLog(BaseModel):
         indexes = ((("agent", "day"), False), (("day",), False))
 
 
-class RateWindow(BaseModel):
-    """One fixed per-minute window of one agent: a counter."""
-
-    agent_id = peewee.CharField()
-    window_start = peewee.BigIntegerField()  # unix seconds
-    count = peewee.IntegerField(default=0)
+class RateWindow(WindowTable):
+    """One fixed per-minute search window of one agent (the bucket is the agent's id)."""
 
     class Meta:
-        table_name = "lithtrix_rate_window"
-        primary_key = peewee.CompositeKey("agent_id", "window_start")
-        indexes = ((("window_start",), False),)
+        # A new name: the table before the shared WindowTable keyed windows by agent_id, and
+        # migrations are additive only (an old data dir keeps that table, unused).
+        table_name = "lithtrix_search_window"
 
 
 class CacheEntry(BaseModel):

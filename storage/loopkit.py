@@ -12,6 +12,7 @@ import peewee
 
 from storage.base import BaseModel
 from storage.db import database
+from storage.windows import WindowTable
 
 KEY_KINDS = ("producer", "agent")
 
@@ -116,17 +117,11 @@ class Packet(BaseModel):
         indexes = ((("project", "created_at"), False),)
 
 
-class RateWindow(BaseModel):
+class RateWindow(WindowTable):
     """One fixed window of one bucket (provision or recover, per client address)."""
-
-    bucket = peewee.CharField()
-    window_start = peewee.BigIntegerField()  # unix seconds
-    count = peewee.IntegerField(default=0)
 
     class Meta:
         table_name = "loopkit_rate_window"
-        primary_key = peewee.CompositeKey("bucket", "window_start")
-        indexes = ((("window_start",), False),)
 
 
 MODELS = [Project, Key, Record, Packet, RateWindow]

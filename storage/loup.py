@@ -11,6 +11,7 @@ import peewee
 
 from storage.base import BaseModel, utcnow
 from storage.db import is_sqlite
+from storage.windows import WindowTable
 
 PACK_STATES = ("pending_review", "preparing", "approved")
 INSTALL_STATUSES = ("active", "trialing", "canceled")
@@ -144,17 +145,11 @@ class UsageEvent(BaseModel):
         indexes = ((("pack", "occurred_at"), False),)
 
 
-class RateWindow(BaseModel):
+class RateWindow(WindowTable):
     """One fixed window of one bucket (a key, a token, a client address): a counter."""
-
-    bucket = peewee.CharField()
-    window_start = peewee.BigIntegerField()  # unix seconds
-    count = peewee.IntegerField(default=0)
 
     class Meta:
         table_name = "loup_rate_window"
-        primary_key = peewee.CompositeKey("bucket", "window_start")
-        indexes = ((("window_start",), False),)  # pruning ended windows
 
 
 MODELS = [Creator, ApiKey, Pack, PackVersion, Install, InstallToken, UsageEvent, RateWindow]

@@ -9,12 +9,12 @@ import typing as t
 import flask
 
 from generated.gvnr import models as m
-from handlers.gvnr import actions, billing, limits, provisioning, quota, topups
+from handlers.gvnr import actions, billing, provisioning, quota, topups
 from handlers.gvnr.keys import account_id, invalid_key
 from server.errors import ApiError
 from server.settings import current
-from storage import db
-from storage.gvnr import Account
+from storage import db, windows
+from storage.gvnr import Account, LimitWindow
 
 # The service's check: something@something.something, at most 254 characters (RFC 5321).
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
@@ -25,13 +25,13 @@ def post_account() -> tuple[dict[str, t.Any], int, dict[str, str]] | tuple[dict[
     """Mint an account and its key; each client address may create a limited number per window."""
     settings = current()
     address = flask.request.remote_addr or "-"
-    decision = limits.hit(f"account:ip:{address}", settings.gvnr_account_limit_per_ip,
+    decision = windows.hit(LimitWindow, f"account:ip:{address}", settings.gvnr_account_limit_per_ip,
                           settings.gvnr_account_limit_window_seconds)
     if not decision.allowed:
         window = settings.gvnr_account_limit_window_seconds
         raise ApiError(
             429, "rate_limited", "too many accounts created from this address; retry after retry_after_ms",
-            headers={"Retry-After": str(max(1, -(-decision.retry_after_ms // 1000)))},
+            headers={"Retry-After": str(decision.retry_after)},
             retry_after_ms=decision.retry_after_ms,
             limit=f"{settings.gvnr_account_limit_per_ip} accounts per {window} s per client address",
         )

@@ -4,7 +4,7 @@ polls (check). REST and MCP call these same functions.
 A decision is recorded exactly once by one conditional UPDATE (`... WHERE decision =
 'pending' AND expires_at >= now`): of two racing answers, or an answer racing the expiry,
 exactly one wins and the rest see the terminal state. Requests per account are counted in
-a shared fixed window (handlers/gvnr/limits.py), exact across worker processes.
+a shared fixed window (storage/windows.py), exact across worker processes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import time
 import typing as t
 from dataclasses import dataclass
 
-from handlers.gvnr import approval_page, limits, notify
+from handlers.gvnr import approval_page, notify
 from server.errors import ApiError
 from server.settings import Settings
-from storage import db
-from storage.gvnr import Account, Approval
+from storage import db, windows
+from storage.gvnr import Account, Approval, LimitWindow
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_TTL_SECONDS = 600
@@ -39,10 +39,10 @@ def _now_ms() -> int:
 def request(settings: Settings, account_id: str, body: t.Mapping[str, t.Any], site_url: str) -> dict[str, t.Any]:
     """Create an approval and notify the account's human; the body of POST /v1/approval/request."""
     limit = settings.gvnr_approval_limit_per_minute
-    window = limits.hit(f"approval:{account_id}", limit, RATE_WINDOW_SECONDS)
+    window = windows.hit(LimitWindow, f"approval:{account_id}", limit, RATE_WINDOW_SECONDS)
     if not window.allowed:
         raise ApiError(429, "rate_limited", "too many approval requests; retry after retry_after_ms",
-                       headers={"Retry-After": str(max(1, -(-window.retry_after_ms // 1000)))},
+                       headers={"Retry-After": str(window.retry_after)},
                        retryable=True, retry_after_ms=window.retry_after_ms,
                        limit=f"{limit} request_approval calls per minute")
     agent_id, summary, ttl, channels = _validated(body)

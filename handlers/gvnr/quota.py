@@ -15,7 +15,8 @@ OPS_PER_USD = 1000  # the service's rate: floor(usd * 1000) operations per top-u
 
 
 class UnknownAccount(LookupError):
-    pass
+    def __str__(self) -> str:
+        return f"no account {self.args[0]}"
 
 
 _CREDIT = "UPDATE gvnr_account SET ops_remaining = ops_remaining + ? WHERE id = ? RETURNING ops_remaining"

@@ -59,6 +59,10 @@ def search_v1_search_get(q: str, num_results: int = 10) -> tuple[dict, int, dict
     if hit is None:
         try:
             results = _ask(provider, breaker, q, num_results)
+        except ApiError as exc:  # the provider failed: nothing is counted, the window still is
+            quota.refund(agent.id, reservation)
+            exc.headers = {**decision.headers(), **exc.headers}
+            raise
         except BaseException:
             quota.refund(agent.id, reservation)
             raise

@@ -13,16 +13,17 @@ import typing as t
 import flask
 from connexion import context
 
-from handlers.loup import ratelimit
 from server.errors import ApiError
 from server.settings import current
+from storage import windows
+from storage.loup import RateWindow
 
 # "admin" keys read everything their own account owns.
 _IMPLIED_BY_ADMIN = {"read:installs", "read:usage", "read:payouts"}
 
 
 def _limit(bucket: str, limit: int) -> dict[str, str]:
-    decision = ratelimit.hit(bucket, limit, current().loup_rate_window_seconds)
+    decision = windows.hit(RateWindow, bucket, limit, current().loup_rate_window_seconds)
     if not decision.allowed:
         raise ApiError(
             429,

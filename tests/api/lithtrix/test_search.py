@@ -237,6 +237,9 @@ def test_brave_failures_are_502_and_cost_nothing(brave_api, brave):
         assert r.status_code == 502
         assert r.json() == {"status": "error", "error_code": "UPSTREAM_ERROR",
                             "message": "The search provider failed. Please try again."}
+        # The call still counted in the rate window (not in the quota), and says so.
+        assert r.headers["X-RateLimit-Limit"] == "60" and "X-RateLimit-Reset" in r.headers
+    assert r.headers["X-RateLimit-Remaining"] == "57"
     brave.fail_next(status=200, body=b"<html>not json</html>")
     assert search(brave_api, agent, q="moon").status_code == 502
     assert agent_row(agent.agent_id).calls_total == 0 and logged(agent.agent_id) == []

@@ -4,27 +4,11 @@ Approve records the decision the agent then sees."""
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}  # iPhone 12-15 CSS pixels
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 def test_approve_on_a_phone(serve, browser, tmp_path):

@@ -11,10 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from eth_account import Account
 
-from handlers.gvnr import keys, limits, provisioning, quota
+from handlers.gvnr import keys, provisioning, quota
 from server.errors import ApiError
 from storage import db
-from storage.gvnr import LimitWindow
 from tests.conftest import REPO
 
 
@@ -40,23 +39,6 @@ def test_credit_refuses_negative_and_unknown(database):
     with pytest.raises(ValueError):
         provisioning.create_account(ops=-1)
     assert quota.balance(account.id) == 5
-
-
-def test_fixed_window_counts_and_retry_after(database):
-    first = [limits.hit("t:a", 2, 60, now=120.5) for _ in range(3)]
-    assert [d.allowed for d in first] == [True, True, False]
-    assert [d.remaining for d in first] == [1, 0, 0]
-    assert first[2].retry_after_ms == 59_500  # to the end of [120, 180)
-    assert limits.hit("t:a", 2, 60, now=180.0).allowed  # the next window starts over
-    assert limits.hit("t:b", 2, 60, now=121).allowed  # buckets are independent
-
-
-def test_ended_windows_are_pruned_but_longer_ones_kept(database):
-    limits.hit("hour:x", 10, 3600, now=3600)  # [3600, 7200)
-    limits.hit("minute:y", 10, 60, now=3600)  # [3600, 3660)
-    limits.hit("minute:y", 10, 60, now=3700)  # new minute window: prunes the ended minute
-    buckets = sorted((w.bucket, w.window_start) for w in LimitWindow.select())
-    assert buckets == [("hour:x", 3600), ("minute:y", 3660)]
 
 
 def test_verify_checks_format_digest_and_remembers(database):

@@ -1,20 +1,11 @@
-"""Lithtrix unit tests: a private SQLite file for modules that touch tables, and a real
-redis-server for the Redis cache backend."""
+"""Lithtrix unit tests: a real redis-server for the Redis cache backend (the private SQLite file
+is tests/unit/conftest.py's `database`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from storage import all_models, db
 from tests.api.lithtrix.standins import RedisServer
-
-
-@pytest.fixture
-def database(tmp_path):
-    db.bind(f"sqlite:///{tmp_path / 'unit.sqlite3'}")
-    db.init_schema(all_models())
-    with db.database.connection_context():
-        yield db.database
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,13 @@
-"""Unit tests that touch tables get a private SQLite file (no app, no server)."""
+"""LoopKit unit tests: embedded-default settings on a private data dir (the private SQLite file
+is tests/unit/conftest.py's `database`)."""
 
 from __future__ import annotations
 
 import pytest
 
 from server.settings import Settings
-from storage import all_models, db
 
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings().replace(data_dir=tmp_path / "data", database_url="")
-
-
-@pytest.fixture
-def database(tmp_path):
-    db.bind(f"sqlite:///{tmp_path / 'unit.sqlite3'}")
-    db.init_schema(all_models())
-    with db.database.connection_context():
-        yield db.database

@@ -1,4 +1,4 @@
-"""Snapshot building, the fixed-window counter, and the provisioning rules."""
+"""Snapshot building and the provisioning rules."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import tarfile
 import pytest
 
 from handlers.loup import provisioning as prov
-from handlers.loup import ratelimit, snapshots
+from handlers.loup import snapshots
 from server.settings import Settings
-from storage.loup import ApiKey, InstallToken, RateWindow
+from storage.loup import ApiKey, InstallToken
 
 
 def test_build_tarball_digest_and_contents(tmp_path):
@@ -50,20 +50,6 @@ def test_build_tarball_refuses_a_file(tmp_path):
         snapshots.build_tarball(tmp_path / "f", tmp_path / "out.tar.gz")
 
 
-
-
-def test_fixed_window_counts_exactly_and_resets(database):
-    now = 960_000.0  # a window boundary for a 60 s window
-    decisions = [ratelimit.hit("key:a", 3, 60, now=now + i) for i in range(4)]
-    assert [d.allowed for d in decisions] == [True, True, True, False]
-    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
-    assert decisions[-1].retry_after == 57 and decisions[-1].headers()["Retry-After"] == "57"
-    assert ratelimit.hit("key:b", 3, 60, now=now).remaining == 2  # buckets are independent
-    fresh = ratelimit.hit("key:a", 3, 60, now=now + 60)
-    assert fresh.allowed and fresh.remaining == 2
-    # The new window dropped every ended window, of this bucket and of idle ones.
-    rows = RateWindow.select().order_by(RateWindow.bucket)
-    assert [(w.bucket, w.window_start, w.count) for w in rows] == [("key:a", 960_060, 1)]
 
 
 def test_provisioning_rules(database, tmp_path):
