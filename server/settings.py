@@ -44,7 +44,7 @@ class Settings:
     # ---------------------------------------------------------------- loup (issue 4)
     # where published snapshot tarballs live; empty means <data_dir>/loup/snapshots
     loup_snapshot_dir: str = field(default_factory=lambda: _env("LOUP_SNAPSHOT_DIR", ""))
-    # bytes per chunk when streaming a snapshot download (memory stays flat at ~10 chunks)
+    # bytes per chunk when streaming a snapshot download (one chunk in flight per download)
     loup_download_chunk_bytes: int = field(
         default_factory=lambda: int(_env("LOUP_DOWNLOAD_CHUNK_BYTES", str(256 * 1024)))
     )

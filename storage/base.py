@@ -1,4 +1,4 @@
-"""The shared base for every API's tables: string ids and UTC timestamps."""
+"""The shared base for every API's tables: UTC timestamps."""
 
 from __future__ import annotations
 
