@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import typing as t
 
@@ -41,14 +42,26 @@ async def download_skill_snapshot(request: Request) -> Response:
     chunk = current().loup_download_chunk_bytes
 
     async def body() -> t.AsyncIterator[bytes]:
-        try:
-            while data := await anyio.to_thread.run_sync(handle.read, chunk):
-                yield data
-        finally:
-            handle.close()
+        while data := await anyio.to_thread.run_sync(handle.read, chunk):
+            yield data
         await db.in_thread(_record_installed, owned.install.id, row.version)
 
-    return StreamingResponse(body(), status_code=200, headers=headers, media_type="application/gzip")
+    return _FileStream(handle, body(), status_code=200, headers=headers, media_type="application/gzip")
+
+
+class _FileStream(StreamingResponse):
+    """Closes the file when the response ends, however it ends: a client that leaves before
+    the first chunk means the body generator never starts, so its own cleanup would never run."""
+
+    def __init__(self, handle: t.BinaryIO, content: t.AsyncIterator[bytes], **kwargs: t.Any) -> None:
+        super().__init__(content, **kwargs)
+        self.handle = handle
+
+    async def __call__(self, scope: t.Any, receive: t.Any, send: t.Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.handle.close()
 
 
 def _open(version: str | None) -> tuple[catalog.Owned, PackVersion, t.BinaryIO, dict[str, str]]:
@@ -62,10 +75,30 @@ def _open(version: str | None) -> tuple[catalog.Owned, PackVersion, t.BinaryIO, 
         raise ApiError(
             502, "SNAPSHOT_FETCH_FAILED", "snapshot fetch failed", headers=headers
         ) from None
-    if os.fstat(handle.fileno()).st_size != row.size_bytes:
-        handle.close()  # truncated or replaced on disk: the digest would not match
+    if not _matches(handle, row):
+        handle.close()  # truncated or altered on disk: X-Content-Sha256 would not match the bytes
         raise ApiError(502, "SNAPSHOT_FETCH_FAILED", "snapshot fetch failed", headers=headers)
     return owned, row, handle, headers
+
+
+# (inode, size, mtime) of files whose bytes were hashed and found to match their version's
+# digest, per process. Snapshots are written once and renamed into place, so a file that keeps
+# its identity keeps its bytes; any rewrite changes the key and the file is hashed again.
+_verified: set[tuple[int, int, int, str]] = set()
+
+
+def _matches(handle: t.BinaryIO, row: PackVersion) -> bool:
+    stat = os.fstat(handle.fileno())
+    if stat.st_size != row.size_bytes:
+        return False
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, row.sha256)
+    if key not in _verified:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()  # the first download of this file
+        handle.seek(0)
+        if digest != row.sha256:
+            return False
+        _verified.add(key)
+    return True
 
 
 def _record_installed(install_id: str, version: str) -> None:

@@ -108,6 +108,24 @@ def test_missing_or_truncated_snapshot_file_is_502(api, world):
     assert api.get(f"{P}/skills/download", headers=world.token_headers()).status_code == 502
 
 
+def test_a_snapshot_altered_on_disk_is_502_even_at_the_same_size(api, world):
+    row = PackVersion.get(
+        (PackVersion.pack == world.ids["writer"]) & (PackVersion.version == "1.1.0")
+    )
+    path = snapshots.snapshot_dir(world.settings) / row.path
+    good = api.get(f"{P}/skills/download", headers=world.token_headers())
+    assert good.status_code == 200  # this process has now verified the file once
+    altered = bytearray(path.read_bytes())
+    altered[len(altered) // 2] ^= 0xFF
+    path.write_bytes(bytes(altered))  # rewritten in place: same size, new bytes
+    r = api.get(f"{P}/skills/download", headers=world.token_headers())
+    assert r.status_code == 502 and r.json()["error"] == "snapshot fetch failed"
+    path.write_bytes(good.content)  # restored: the digest matches again
+    again = api.get(f"{P}/skills/download", headers=world.token_headers())
+    assert again.status_code == 200 and again.content == good.content
+    assert again.headers["x-content-sha256"] == hashlib.sha256(again.content).hexdigest()
+
+
 def test_a_token_only_reaches_its_own_pack(api, world):
     r = api.get(f"{P}/skills/download", headers=world.token_headers("bob_install"))
     assert r.headers["x-loup-version"] == "0.1.0"
