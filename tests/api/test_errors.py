@@ -120,7 +120,7 @@ def test_chunked_json_body_is_read_and_validated(all_envelopes):
     r = all_envelopes.post("/fx-gvnr/shapes", content=_chunked(b'{"kind": "square", "side": 3}'),
                            headers={"content-type": "application/json"})
     assert r.status_code == 201, r.text
-    assert r.json() == {"kind": "square", "area": 9}
+    assert r.json() == {"kind": "square", "area": 9, "side": 3}
     bad = all_envelopes.post("/fx-gvnr/shapes", content=_chunked(b'{"kind": "square", "side": -3}'),
                              headers={"content-type": "application/json"})
     assert_envelope("gvnr", bad, 400, "invalid_params")

@@ -46,11 +46,29 @@ def test_header_with_type_array(fx):
 
 def test_oneof_body_accepts_exactly_one_branch(fx):
     assert fx.post("/oas31/shapes", json={"kind": "circle", "radius": 1}).status_code == 201
-    assert fx.post("/oas31/shapes", json={"kind": "square", "side": 2}).json() == {"kind": "square", "area": 4}
+    square = fx.post("/oas31/shapes", json={"kind": "square", "side": 2}).json()
+    assert square == {"kind": "square", "area": 4, "side": 2}
     for bad in ({"kind": "circle", "side": 2}, {"kind": "circle", "radius": -1}, {"kind": "triangle"}, [], "x"):
         r = fx.post("/oas31/shapes", json=bad)
         assert r.status_code == 400, bad
         assert r.json()["code"] == "invalid_request"
+
+
+def test_body_fields_typed_with_null_per_31(fx):
+    # label: {"type": ["string", "null"], "maxLength": 8}; weight: anyOf [integer >= 1, null]
+    ok = fx.post("/oas31/shapes", json={"kind": "square", "side": 2, "label": None, "weight": None})
+    assert ok.status_code == 201 and ok.json() == {"kind": "square", "area": 4, "side": 2, "label": None}
+    assert fx.post("/oas31/shapes", json={"kind": "circle", "radius": 1, "label": "c", "weight": 3}).status_code == 201
+    for bad in ({"label": "much too long"}, {"label": 7}, {"weight": 0}, {"weight": "3"}, {"weight": 1.5}):
+        r = fx.post("/oas31/shapes", json={"kind": "square", "side": 2, **bad})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_request", bad
+
+
+def test_oneof_response_must_match_exactly_one_branch(fx):
+    r = fx.post("/oas31/shapes", json={"kind": "circle", "radius": 1, "label": "round"})
+    assert r.status_code == 201 and r.json()["label"] == "round"
+    # a circle answered with a square's `side` fits neither branch: response validation catches it
+    assert fx.post("/oas31/shapes", json={"kind": "circle", "radius": 1, "label": "mixed"}).status_code == 500
 
 
 def test_json_null_is_a_value_not_an_absent_body(fx):
