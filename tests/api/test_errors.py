@@ -51,6 +51,14 @@ def all_envelopes(make_client):
     return make_client(extra_apis=json.dumps(extra))
 
 
+@pytest.mark.parametrize("api", ENVELOPES)
+def test_a_scaffolded_operation_answers_501_in_the_apis_envelope(all_envelopes, api):
+    r = all_envelopes.get(f"/fx-{api}/pending")
+    assert_envelope(api, r, 501, "not_implemented")
+    if api == "gvnr":
+        assert r.json()["retryable"] is False  # a client must not retry what does not exist yet
+
+
 VALIDATION = {"loup": 400, "loopkit": 400, "loopat": 400, "lithtrix": 422, "gvnr": 400}
 
 
