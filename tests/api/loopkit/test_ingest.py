@@ -89,6 +89,8 @@ def bad_batch(spans, mutate) -> dict:
     (lambda s: s[-1].update(traceId="W4/+95gDgQPSabYzgT/GDA=="), "ids are hex"),
     (lambda s: s[3].update(spanId="00" * 8), "all-zero id"),
     (lambda s: s[0].update(startTimeUnixNano="soon"), "startTimeUnixNano: expected an integer"),
+    (lambda s: s[0].update(startTimeUnixNano="9" * 5000), "startTimeUnixNano: 5000 digits is out of range"),
+    (lambda s: s[0].update(startTimeUnixNano="\u0663"), "startTimeUnixNano: expected an integer"),
     (lambda s: s[2]["attributes"].append({"key": "x", "value": {"intValue": "1e3"}}), "intValue"),
     (lambda s: s.append("not a span"), "expected an object"),
 ])
