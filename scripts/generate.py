@@ -12,6 +12,12 @@ From specs/*.json this:
 `--check` changes nothing and exits 1 on any drift: stale generated/ or README table,
 an operation without a handler, a handler (public function of a route module) without an
 operation. Handlers are read with `ast`, never imported, so this is safe on any tree.
+
+A route module is one an operation routes to (server/naming.py). A module of handlers/<api>/
+that none routes to is a helper (store.py, ratelimit.py, ...) when the project's code imports
+it, and otherwise a route module whose whole path group left the spec: its public functions
+are handlers that name no operation. (An orphan that other code still imports is taken for a
+helper: the check never flags a module in use.)
 """
 
 from __future__ import annotations
@@ -92,6 +98,29 @@ def defined_functions(file: Path) -> dict[str, bool]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
             result[node.name] = any(_is_scaffold_decorator(d) for d in node.decorator_list)
     return result
+
+
+# The project's code that may import a helper module of handlers/<api>/ (tests do not count:
+# a module only tests import serves no route and no other module).
+IMPORTING_DIRS = ("handlers", "server", "storage", "scripts")
+
+
+def imported_modules(root: Path) -> set[str]:
+    """Every dotted module name imported by the project's code (`import a.b`, `from a import b`
+    and `from a.b import c` all count a.b; relative imports resolved)."""
+    found: set[str] = set()
+    for directory in IMPORTING_DIRS:
+        for file in sorted((root / directory).rglob("*.py")):
+            package = list(file.relative_to(root).with_suffix("").parts[:-1])
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    parts = package[:len(package) - node.level + 1] if node.level else []
+                    base = ".".join([*parts, *([node.module] if node.module else [])])
+                    found.add(base)
+                    found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
 
 
 def _is_scaffold_decorator(node: ast.expr) -> bool:
@@ -262,6 +291,7 @@ def drift(root: Path) -> list[str]:
     manifest = root / "generated" / "manifest.json"
     if not manifest.exists() or manifest.read_text(encoding="utf-8") != render_manifest(root):
         problems.append("generated/manifest.json is stale: run `pentapi generate`")
+    imported = imported_modules(root)
     for api, rows in coverage(root).items():
         for op, state in rows:
             if not op.operation_id:
@@ -277,6 +307,13 @@ def drift(root: Path) -> list[str]:
                 if name not in functions:
                     problems.append(f"{api}: handlers/{api}/{module}.py::{name} names no operation "
                                     "(make it private with a leading underscore, or move it out of the route module)")
+        for file in sorted((root / "handlers" / api).glob("*.py")):
+            module = file.stem
+            if module in expected or module in ("__init__", "security") or f"handlers.{api}.{module}" in imported:
+                continue
+            for name in defined_functions(file):
+                problems.append(f"{api}: handlers/{api}/{module}.py::{name} names no operation (no operation "
+                                "routes to this module and no code imports it: delete it, or make it private)")
         declared = load_spec(root, api).get("components", {}).get("securitySchemes", {})
         schemes = {security_function_for(s) for s in declared}
         security = defined_functions(root / "handlers" / api / "security.py")

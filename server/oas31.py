@@ -38,7 +38,9 @@ from starlette.datastructures import Headers, MutableHeaders
 
 ORIGINAL = "x-oas31-schema"
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
-_INTEGER = re.compile(r"^[+-]?\d+$")
+# ASCII digits only (\d takes any script's), and few enough for int(), which refuses past 4300:
+# anything else stays a string and fails the schema's type as a 400.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,1000}")
 
 
 # --------------------------------------------------------------------------- specification
@@ -159,7 +161,7 @@ def coerce(value: t.Any, schema: dict) -> t.Any:
     for ty in schema_types(schema) or ["string"]:
         if ty == "string":
             return value
-        if ty == "integer" and _INTEGER.match(value):
+        if ty == "integer" and _INTEGER.fullmatch(value):
             return int(value)
         if ty == "number":
             try:
@@ -167,7 +169,7 @@ def coerce(value: t.Any, schema: dict) -> t.Any:
             except ValueError:
                 continue
             if number == number and number not in (float("inf"), float("-inf")):
-                return int(number) if _INTEGER.match(value) else number
+                return int(number) if _INTEGER.fullmatch(value) else number
         if ty == "boolean" and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if ty in ("object", "array"):

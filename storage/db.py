@@ -173,5 +173,5 @@ def ping() -> bool:
         with database.connection_context():
             database.execute_sql("SELECT 1").fetchone()
         return True
-    except peewee.PeeweeException:
+    except (peewee.PeeweeException, ValueError):  # ValueError: the pool's MaxConnectionsExceeded
         return False

@@ -58,7 +58,9 @@ async def post_mcp(request: Request) -> Response:
     if isinstance(request_id, bool) or not isinstance(request_id, str | int) or not isinstance(message["method"], str):
         raise ApiError(400, "invalid_request", "a JSON-RPC request needs a string or integer id and a method",
                        retryable=False)
-    params = message.get("params") or {}
+    params = message.get("params")
+    if params is None:  # left out (or null): no parameters
+        params = {}
     if not isinstance(params, dict):
         return _error(request_id, mt.INVALID_PARAMS, "params must be an object")
     method = message["method"]
@@ -109,10 +111,17 @@ def _list_tools() -> dict[str, t.Any]:
 
 
 async def _call_tool(request: Request, request_id: str | int, params: dict[str, t.Any]) -> Response:
-    tool = by_name().get(params.get("name"))  # type: ignore[arg-type]
+    name = params.get("name")
+    if not isinstance(name, str):
+        return _error(request_id, mt.INVALID_PARAMS, "params.name must be the tool's name (a string)")
+    tool = by_name().get(name)
     if tool is None:
-        return _error(request_id, mt.INVALID_PARAMS, f"Unknown tool: {params.get('name')}")
-    arguments = params.get("arguments") or {}
+        return _error(request_id, mt.INVALID_PARAMS, f"Unknown tool: {name}")
+    arguments = params.get("arguments")
+    if arguments is None:  # a tool without inputs may be called without arguments
+        arguments = {}
+    if not isinstance(arguments, dict):
+        return _error(request_id, mt.INVALID_PARAMS, "params.arguments must be an object")
     try:
         call = ToolCall(account_of(request.scope), inputs.check(tool.operation_id, arguments), _base_url(request))
         if inspect.iscoroutinefunction(tool.run):

@@ -130,6 +130,9 @@ def _principal(request: Request) -> str:
 
 
 def _last_event_id(request: Request) -> int | None:
+    """The event id the client has seen; anything that is not one (ids are ASCII decimals that
+    fit the log's integer) is as if the header were absent. isascii(): str.isdigit() also takes
+    "²", a latin-1 header byte int() refuses."""
     value = request.headers.get("last-event-id", "").strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 

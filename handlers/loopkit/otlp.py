@@ -27,7 +27,7 @@ UINT64 = (0, 2**64 - 1)
 INT32 = (-(2**31), 2**31 - 1)
 UINT32 = (0, 2**32 - 1)
 MAX_DEPTH = 32  # nesting of arrayValue/kvlistValue
-_INTEGER = re.compile(r"^-?\d+$")
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII: \d takes any script's digits; used with fullmatch
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
 
 SPAN_KINDS = {
@@ -125,7 +125,9 @@ def _int(value: t.Any, where: str, bounds: tuple[int, int] = INT64) -> int:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        if len(value.strip()) > 64:  # past any bound below, and int() refuses past 4300 digits
+            raise OtlpError(f"{where}: {len(value.strip())} digits is out of range")
         number = int(value.strip())
     else:
         raise OtlpError(f"{where}: expected an integer (a number or a decimal string)")

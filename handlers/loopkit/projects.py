@@ -138,6 +138,14 @@ def rotate(settings: Settings, project_id: str) -> tuple[str, str, int]:
     return plaintext["producer"], plaintext["agent"], revoked
 
 
+def refuse_if_unusable(key: Key) -> None:
+    """401 for a key a recovery revoked or a sandbox key past its expiry."""
+    if key.revoked_at is not None:
+        raise ApiError(401, "key_revoked", "this key was revoked by a recovery; use the keys it returned")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise ApiError(401, "key_expired", "this sandbox key has expired")
+
+
 def authenticate(secret: str) -> dict[str, t.Any]:
     """The principal of a LoopKit key, or 401. One indexed read (digest -> key and project)."""
     if not secret.startswith(tuple(PREFIXES.values())):
@@ -145,10 +153,7 @@ def authenticate(secret: str) -> dict[str, t.Any]:
     row = Key.select(Key, Project).join(Project).where(Key.digest == tokens.digest(secret)).first()
     if row is None or not tokens.matches(row.digest, secret):
         raise ApiError(401, "invalid_key", "unknown key")
-    if row.revoked_at is not None:
-        raise ApiError(401, "key_revoked", "this key was revoked by a recovery; use the keys it returned")
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        raise ApiError(401, "key_expired", "this sandbox key has expired")
+    refuse_if_unusable(row)
     return {
         "kind": row.kind,
         "key_id": row.id,

@@ -83,8 +83,10 @@ def _count(value: t.Any) -> int | None:
         return None
     if isinstance(value, int | float) and value == value and abs(value) < 2**62:
         return int(value) if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    digits = value.strip() if isinstance(value, str) else ""
+    # ASCII only: str.isdigit() also takes "²" and "٣", which int() refuses or reads as digits.
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:  # 18 digits < 2**62, as above
+        return int(digits)
     return None
 
 

@@ -23,12 +23,16 @@ def post_signup_upgrade(body: dict):
         raise ApiError(403, "upgrade_unavailable", "upgrade code verification failed: no signup secret is configured")
     if not codes.matches(codes.upgrade_code(secret, project_id), body["code"]):
         raise ApiError(403, "invalid_upgrade_code", "upgrade code verification failed")
-    # Fallback key fields (pre-index sandboxes upstream): when sent, they must be this project's.
+    # Fallback key fields (pre-index sandboxes upstream): when sent, they must be this project's,
+    # and usable as any bearer key must be (a key a recovery revoked is refused, 401).
     for field in ("producer_key", "agent_key"):
         if body.get(field) is not None:
             key = Key.get_or_none(Key.digest == tokens.digest(body[field]))
-            if key is None or key.project_id != project_id or key.kind != field.removesuffix("_key"):
-                raise ApiError(403, "key_mismatch", f"{field} is not this project's {field.removesuffix('_key')} key")
+            kind = field.removesuffix("_key")
+            if (key is None or not tokens.matches(key.digest, body[field]) or key.project_id != project_id
+                    or key.kind != kind):
+                raise ApiError(403, "key_mismatch", f"{field} is not this project's {kind} key")
+            projects.refuse_if_unusable(key)
     projects.graduate(project_id)
     project = Project.get_by_id(project_id)
     keys = [KeySummary(**projects.key_summary(k)) for k in projects.active_keys(project_id)]

@@ -1,11 +1,12 @@
 """Bounded windows over one project's records, read with indexed, aggregate SQL.
 
-A window is every record whose start time is within `since_minutes` of now, capped at the
-newest `max_records` of them (LOOPKIT_WINDOW_MAX_RECORDS): the cap is found with one
-index-only probe on (project, start_ms), so a window read costs at most that many rows
-whatever the table holds. Diagnosis facts take a handful of passes over the window (totals,
-per-operation groups, errors through their partial index, outliers, retry loops), each an
-aggregate; only evidence samples (a few ids per signal) come back as rows.
+A window is every record whose start time is within `since_minutes` of now (and not past now
+by more than CLOCK_SKEW_MS), capped at the newest `max_records` of them
+(LOOPKIT_WINDOW_MAX_RECORDS): the cap is found with one index-only probe on (project,
+start_ms), so a window read costs at most that many rows whatever the table holds.
+Diagnosis facts take a handful of passes over the window (totals, per-operation groups,
+errors through their partial index, outliers, retry loops), each an aggregate; only evidence
+samples (a few ids per signal) come back as rows.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from handlers.loopkit import records
 from storage.loopkit import Record
 
 R = Record
+# How far past the request time a record's start may be and still count: producers' clocks run
+# a little ahead. Beyond it a span is future-dated (a bad clock, a year-2500 timestamp) and is in
+# no window until its time comes; without this bound it would sit in every window and, under
+# the newest-first cap, push real records out of diagnosis.
+CLOCK_SKEW_MS = 5 * 60_000
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,13 @@ class Bounds:
     max_records: int
     capped: bool
 
+    @property
+    def hi_ms(self) -> int:
+        """The upper bound: now, plus the clock-skew allowance."""
+        return self.end_ms + CLOCK_SKEW_MS
+
     def where(self, alias: type[Record] | peewee.ModelAlias = Record) -> peewee.Expression:
-        return (alias.project == self.project_id) & (alias.start_ms >= self.lo_ms)
+        return (alias.project == self.project_id) & alias.start_ms.between(self.lo_ms, self.hi_ms)
 
     def describe(self) -> dict[str, t.Any]:
         return {
@@ -52,7 +63,8 @@ def bounds(project_id: str, since_minutes: int, max_records: int, now_ms: int | 
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     start = now_ms - since_minutes * 60_000
     # The (max_records + 1)-th newest record of the window, if any: everything from it down is cut.
-    beyond = (R.select(R.start_ms).where((R.project == project_id) & (R.start_ms >= start))
+    in_window = R.start_ms.between(start, now_ms + CLOCK_SKEW_MS)
+    beyond = (R.select(R.start_ms).where((R.project == project_id) & in_window)
               .order_by(R.start_ms.desc()).offset(max_records).limit(1).scalar())
     lo = start if beyond is None else beyond + 1
     return Bounds(project_id, since_minutes, start, now_ms, lo, max_records, beyond is not None)

@@ -7,15 +7,20 @@ reached. Cost is added after the model answers (it is only known then) with an a
 skill.error, in the creator's usage log; prompts themselves are not stored, only sizes.
 
 `invoke` runs on the event loop (the model call can take a minute); each database step goes
-to a worker thread through `db.in_thread`.
+to a worker thread through `db.in_thread`. A request canceled meanwhile (a worker stopping
+cancels its tasks, anyio cancels a scope) is still settled: every write is carried to its end,
+and a cancellation during the model call records skill.error `canceled` before it goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import typing as t
+
+import anyio
 
 from generated.loup.models import Data, RuntimeSkill
 from handlers.loup import catalog, runtime_clients
@@ -73,13 +78,23 @@ async def invoke(
         "skill.invoked",
         {**base, "prompt_chars": len(prompt), "message_chars": len(message_text or "")},
     )
-    await db.in_thread(_reserve, owned, invoked, headers)
+    _, canceled = await _carried(_reserve, owned, invoked, headers)  # ApiError: nothing reserved
 
     started = time.perf_counter()
     try:
+        if canceled:  # during the reservation: it was made, so it is settled below
+            raise asyncio.CancelledError
         reply = await client.run(skill, prompt, message_text)
+    except anyio.get_cancelled_exc_class():
+        canceled_event, _ = _event(
+            owned,
+            "skill.error",
+            {**base, "duration_ms": _since(started), "error": "canceled", "retryable": True},
+        )
+        await _carried(_write, canceled_event)
+        raise
     except Exception as exc:
-        duration_ms = round((time.perf_counter() - started) * 1000)
+        duration_ms = _since(started)
         if isinstance(exc, RuntimeFailure):
             message, retryable = str(exc), exc.retryable
         else:  # a client bug or an answer it could not read: still accounted as an error
@@ -90,9 +105,9 @@ async def invoke(
             "skill.error",
             {**base, "duration_ms": duration_ms, "error": message, "retryable": retryable},
         )
-        await db.in_thread(_write, failed)
+        await _carried(_write, failed)
         raise ApiError(422, "runtime_failed", message, headers=headers) from None
-    duration_ms = round((time.perf_counter() - started) * 1000)
+    duration_ms = _since(started)
 
     spend = Install.update(
         spent_micro_usd=Install.spent_micro_usd + round(reply.cost_usd * 1_000_000)
@@ -109,7 +124,9 @@ async def invoke(
         tokens=reply.tokens,
         cost=reply.cost_usd,
     )
-    await db.in_thread(_write, spend, succeeded)
+    _, canceled = await _carried(_write, spend, succeeded)
+    if canceled:
+        raise asyncio.CancelledError
     return Data(
         reply_text=reply.text,
         llm_tokens_used=reply.tokens,
@@ -121,6 +138,27 @@ async def invoke(
             creator=skill.creator, slug=skill.slug, name=skill.name, version=skill.version
         ),
     )
+
+
+def _since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+async def _carried(fn: t.Callable[..., t.Any], *args: t.Any) -> tuple[t.Any, bool]:
+    """`db.in_thread(fn, *args)` carried to its end even if this task is canceled meanwhile, so
+    a reservation or its settlement is never left half-known: (its result, whether a
+    cancellation came). anyio's cancellation waits behind the shield; a native task.cancel()
+    (which a thread-pool await alone would let through while the thread still writes) is
+    caught here and reported, for the caller to settle and re-raise."""
+    work = asyncio.ensure_future(db.in_thread(fn, *args))
+    canceled = False
+    with anyio.CancelScope(shield=True):
+        while not work.done():
+            try:
+                await asyncio.wait({work})
+            except asyncio.CancelledError:
+                canceled = True
+    return work.result(), canceled
 
 
 def _reserve(owned: catalog.Owned, invoked: t.Any, headers: dict[str, str]) -> None:

@@ -177,14 +177,22 @@ def publish_version(
         raise ProvisioningError("version must be letters, digits, '.', '+' or '-' (1-64)")
     if not Path(source).is_dir():
         raise ProvisioningError(f"{source} is not a directory")
-    if PackVersion.get_or_none((PackVersion.pack == pack.id) & (PackVersion.version == version)):
+    same = (PackVersion.pack == pack.id) & (PackVersion.version == version)
+    if PackVersion.get_or_none(same):
         raise ProvisioningError(f"version {version} already exists")
     version_id = new_id("ver_")
     insert = PackVersion.insert(
         id=version_id, pack=pack.id, version=version, changelog=changelog, state="preparing"
     )
-    with db.write():
-        insert.execute()
+    try:
+        with db.write():
+            insert.execute()
+    except peewee.IntegrityError:
+        if PackVersion.get_or_none(same) is None:
+            raise
+        # A concurrent publish of this version inserted first (the unique index decided).
+        # Nothing of ours was written, and our snapshot is only built after the insert.
+        raise ProvisioningError(f"version {version} already exists") from None
     relative = Path(pack.id) / f"{version_id}.tar.gz"
     try:
         built = snapshots.build_tarball(Path(source), snapshots.snapshot_dir(settings) / relative)

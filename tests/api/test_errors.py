@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+import anyio
+import httpx
 import pytest
 
 from tests.fixtures.oas31 import mount
@@ -116,6 +118,21 @@ def test_oversized_body(make_client, api):
     client = make_client(extra_apis=__import__("json").dumps(mount(f"fx-{api}", api)), max_body_bytes=1024)
     r = client.post(f"/fx-{api}/shapes", json={"kind": "circle", "radius": 1, "pad": "x" * 5000})
     assert_envelope(api, r, VALIDATION[api])
+
+
+@pytest.mark.parametrize("declared", ["9" * 5000, "9" * 40], ids=["5000-digits", "40-digits"])
+def test_a_declared_length_too_long_for_an_integer_is_an_oversized_body(all_envelopes, declared):
+    """A Content-Length past int()'s 4300-digit limit (or any absurd one) is simply too large.
+    httpx's ASGITransport sends the header as given (the test client would recompute it)."""
+    async def send():
+        transport = httpx.ASGITransport(app=all_envelopes.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            request = http.build_request("POST", "/fx-gvnr/shapes", content=b"{}",
+                                         headers={"content-type": "application/json"})
+            request.headers["Content-Length"] = declared
+            return await http.send(request)
+
+    assert_envelope("gvnr", anyio.run(send), VALIDATION["gvnr"])
 
 
 def _chunked(data: bytes, size: int = 7):

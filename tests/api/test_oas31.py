@@ -32,6 +32,11 @@ def test_anyof_with_null_parameter_is_coerced_then_checked(fx):
     assert fx.get("/oas31/items/5?limit=3").json()["note"].endswith("|3|None")
     assert fx.get("/oas31/items/5?limit=0").status_code == 400
     assert fx.get("/oas31/items/5?limit=eleven").status_code == 400
+    # only ASCII decimal digits are an integer, and not more than int() reads ("²" is
+    # str.isdigit(), "٣" is \d; 5000 digits is past int()'s limit): each is a 400, not a 500
+    for value in ("\u0663", "\u00b2", "9" * 5000, "1\n"):
+        r = fx.get("/oas31/items/5", params={"limit": value})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_request", (value[:10], r.text[:200])
 
 
 def test_array_parameter_items_are_coerced(fx):

@@ -15,6 +15,18 @@ def test_healthz_reports_database(client):
     assert r.json() == {"status": "ok", "database": "ok"}
 
 
+def test_healthz_is_503_when_the_database_is_unreachable(client, settings):
+    import shutil
+
+    from storage import db
+
+    shutil.rmtree(settings.data_dir)  # the database file and its directory are gone
+    db.database.close_idle()  # as the pool does past stale_timeout: new connections must open the file
+    r = client.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"status": "degraded", "database": "unreachable"}
+
+
 @pytest.mark.parametrize("api", sorted(APIS))
 def test_each_api_serves_its_document_and_docs(client, api):
     base = APIS[api].base_path(combined=True)

@@ -13,7 +13,8 @@ repeats), each a list of content blocks:
 
 Without a script every request gets one text block, `reply`. `status` != 200 answers every
 request with Anthropic's error body; `stream_error` sends an in-stream `error` event instead
-of ending a streamed reply; `malformed` answers 200 with a message lacking content and usage.
+of ending a streamed reply; `malformed` answers 200 with a message lacking content and usage;
+`hold` (a threading.Event) keeps every request waiting until it is set, as a slow model does.
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ class MessagesStandIn:
         script: list[list[dict]] | None = None,
         stream_error: str | None = None,
         malformed: bool = False,
+        hold: threading.Event | None = None,
     ) -> None:
         self.reply, self.input_tokens, self.output_tokens, self.status = reply, input_tokens, output_tokens, status
         self.script = script
         self.stream_error = stream_error
         self.malformed = malformed  # answer 200 with a (non-streamed) message lacking content and usage
+        self.hold = hold
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         standin = self
@@ -55,6 +58,8 @@ class MessagesStandIn:
                         {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
                     )
                     number = len(standin.requests)
+                if standin.hold is not None:
+                    standin.hold.wait(timeout=30)  # bounded: a test that forgets to release still ends
                 if standin.status != 200:
                     error_type = ERROR_TYPES.get(standin.status, "api_error")
                     message = "Overloaded" if standin.status == 529 else error_type.replace("_", " ")
@@ -161,6 +166,8 @@ class MessagesStandIn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.hold is not None:
+            self.hold.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -1,7 +1,7 @@
 """`pentapi generate --check` catches each kind of drift; regeneration is deterministic.
 
-Every case runs on a temporary copy of the project (specs/, generated/, handlers/, README.md),
-never on the real tree.
+Every case runs on a temporary copy of the project (specs/, generated/, handlers/, the code that
+imports handler modules, README.md), never on the real tree.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.generate import drift, generate, main
+from scripts.generate import defined_functions, drift, generate, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("project")
-    for name in ("specs", "generated", "handlers"):
+    for name in ("specs", "generated", "handlers", "server", "storage", "scripts"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "README.md", root / "README.md")
     return root
@@ -62,6 +62,27 @@ def test_handler_without_operation_is_caught(project):
     module = project / "handlers" / "loup" / "me.py"
     module.write_text(module.read_text() + "\n\ndef get_everything():\n    return {}\n")
     assert any("handlers/loup/me.py::get_everything names no operation" in p for p in drift(project))
+
+
+def test_a_route_module_whose_paths_all_left_the_spec_is_caught(project):
+    spec_path = project / "specs" / "loopkit.json"
+    spec = json.loads(spec_path.read_text())
+    del spec["paths"]["/health"]  # the only operation of handlers/loopkit/health.py
+    spec_path.write_text(json.dumps(spec, indent=2) + "\n")
+    orphan = project / "handlers" / "loup" / "widgets.py"  # a route module for paths never in the spec
+    orphan.write_text('"""loup: widgets."""\n\n\ndef get_widgets():\n    return {}\n\n\ndef _helper():\n    return 1\n')
+    problems = {p for p in drift(project) if "names no operation" in p}
+    assert problems == {
+        "loopkit: handlers/loopkit/health.py::get_health names no operation (no operation routes to this "
+        "module and no code imports it: delete it, or make it private)",
+        "loup: handlers/loup/widgets.py::get_widgets names no operation (no operation routes to this "
+        "module and no code imports it: delete it, or make it private)",
+    }
+    # ...and nothing else: helper modules have public functions too, but code imports them
+    # (handlers/loup/demo.py only scripts/admin_loup.py does)
+    assert defined_functions(project / "handlers" / "loopkit" / "records.py")
+    assert defined_functions(project / "handlers" / "loup" / "demo.py")
+    assert main(["--check", "--root", str(project)]) == 1
 
 
 def test_security_function_drift_is_caught(project):

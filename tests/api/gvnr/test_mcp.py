@@ -208,3 +208,32 @@ def test_a_tool_added_to_the_table_is_listed_validated_and_called(api, account, 
     assert body(ok)["approval_id"] == "abc" and ok.structured_content == body(ok)
     assert missing.is_error and body(missing)["required"] == ["approval_id"]
     assert seen[0].account_id == account.id and seen[0].base_url == "http://testserver/gvnr"
+
+
+def test_malformed_params_are_json_rpc_invalid_params(api, account):
+    url, h = f"{P}/mcp", {**account.headers, "Accept": "application/json, text/event-stream"}
+    malformed = [
+        ("tools/call", {"name": ["get_balance"], "arguments": {}}),  # the name is not a string
+        ("tools/call", {"name": {"tool": "get_balance"}, "arguments": {}}),
+        ("tools/call", {"name": 7}),
+        ("tools/call", {"arguments": {"agent_id": "a"}}),  # no name at all
+        ("tools/call", {"name": "get_balance", "arguments": ["agent_id", "a"]}),  # arguments not an object
+        ("tools/call", {"name": "get_balance", "arguments": "agent_id=a"}),
+        ("tools/call", ["get_balance"]),  # params not an object
+        ("tools/call", []),
+        ("tools/call", "get_balance"),
+        ("tools/call", 0),
+        ("initialize", [1]),
+        ("tools/list", False),
+    ]
+    for i, (method, params) in enumerate(malformed):
+        r = api.post(url, json={"jsonrpc": "2.0", "id": i, "method": method, "params": params}, headers=h)
+        assert r.status_code == 200, (params, r.text)
+        assert r.json()["id"] == i and r.json()["error"]["code"] == -32602, (params, r.text)
+    # params and arguments may be left out (or null): that is an empty object
+    for params in (None, {"name": "get_balance"}, {"name": "get_balance", "arguments": None}):
+        message = {"jsonrpc": "2.0", "id": "ok", "method": "tools/call" if params else "ping"}
+        if params is not None:
+            message["params"] = params
+        r = api.post(url, json=message, headers=h)
+        assert "result" in r.json(), (params, r.text)

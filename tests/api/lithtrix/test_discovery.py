@@ -76,6 +76,17 @@ def test_health_reports_status_and_version(api):
     assert api.get(f"{P}/health").json() == {"status": "ok", "version": "1.0.0"}
 
 
+def test_health_is_degraded_not_a_500_when_the_database_is_unreachable(api, settings):
+    import shutil
+
+    from storage import db
+
+    shutil.rmtree(settings.data_dir)  # the database file and its directory are gone
+    db.database.close_idle()  # as the pool does past stale_timeout: new connections must open the file
+    r = api.get(f"{P}/health")
+    assert r.status_code == 200 and r.json() == {"status": "degraded", "version": "1.0.0"}
+
+
 def test_the_served_spec_documents_what_the_server_answers(api):
     served = api.get(f"{P}/openapi.json").json()
     search = served["paths"]["/v1/search"]["get"]["responses"]

@@ -9,7 +9,10 @@ import json
 import re
 import time
 
-from tests.api.loopat.conftest import P, data, until
+import anyio
+import httpx
+
+from tests.api.loopat.conftest import FAST, P, data, until
 
 ASK = "ask me first, then what is 6*7"
 RENAME = "rename this loop to Quarterly plans"
@@ -352,3 +355,37 @@ def test_closing_the_stream_leaves_the_turn_to_finish(world):
         while "done" not in names and time.monotonic() < deadline:
             names.append(_next_event(lines, pings=False)["event"])
     assert names[0] == "started" and names[-1] == "done"
+
+
+
+def test_a_last_event_id_that_is_not_an_ascii_event_id_is_ignored(make_client, world):
+    """"²" (the latin-1 header byte 0xB2) is str.isdigit() but no integer: the stream behaves as
+    without the header, on the watch and on a replay by Idempotency-Key. The raw bytes go through
+    httpx's ASGITransport (the test client re-encodes a non-ASCII header as UTF-8), which reads
+    a response to its end: the watch is bounded by LOOPAT_WATCH_MAX_SECONDS."""
+    world.client = make_client(**FAST, loopat_watch_max_seconds=0.5)
+    loop_id = world.new_loop()
+    first_turn = world.send(loop_id, "what is 1+1", key="k1")
+
+    async def raw(method: str, path: str, last_event_id: bytes, body: dict | None = None) -> list[dict]:
+        transport = httpx.ASGITransport(app=world.client.app)
+        headers = {**world.bearer(), "Idempotency-Key": "k1", "Last-Event-ID": last_event_id}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            r = await http.request(method, f"{P}{path}", headers=headers, json=body)
+        assert r.status_code == 200, r.text
+        lines, events = iter(r.text.splitlines()), []
+        with contextlib.suppress(AssertionError):  # the stream's end
+            while True:
+                events.append(_next_event(lines))
+        return [e for e in events if "event" in e]  # not the watch's closing `retry:`
+
+    for junk in (b"\xb2", b"\xd9\xa3", b"1\xb2", b"9" * 40, b"-1", b"abc"):
+        watched = anyio.run(raw, "GET", f"/loops/{loop_id}/events", junk)
+        # as without Last-Event-ID: an idle loop pings with its last id, nothing replayed
+        assert watched[0] == {"id": first_turn[-1].id, "event": "ping", "data": {}}, (junk, watched)
+        assert {e["event"] for e in watched} == {"ping"}, junk
+        replay = anyio.run(raw, "POST", f"/loops/{loop_id}/messages", junk, {"content": "what is 1+1"})
+        assert [e["id"] for e in replay if e["event"] != "ping"] == [e.id for e in first_turn], junk
+    resumed = anyio.run(raw, "GET", f"/loops/{loop_id}/events", first_turn[0].id.encode())
+    assert [e["id"] for e in resumed if e["event"] != "ping"] == [e.id for e in first_turn[1:]]
+    assert world.loop(loop_id)["turn_count"] == 1

@@ -89,6 +89,8 @@ def bad_batch(spans, mutate) -> dict:
     (lambda s: s[-1].update(traceId="W4/+95gDgQPSabYzgT/GDA=="), "ids are hex"),
     (lambda s: s[3].update(spanId="00" * 8), "all-zero id"),
     (lambda s: s[0].update(startTimeUnixNano="soon"), "startTimeUnixNano: expected an integer"),
+    (lambda s: s[0].update(startTimeUnixNano="9" * 5000), "startTimeUnixNano: 5000 digits is out of range"),
+    (lambda s: s[0].update(startTimeUnixNano="\u0663"), "startTimeUnixNano: expected an integer"),
     (lambda s: s[2]["attributes"].append({"key": "x", "value": {"intValue": "1e3"}}), "intValue"),
     (lambda s: s.append("not a span"), "expected an object"),
 ])
@@ -142,3 +144,17 @@ def test_only_producer_keys_ingest(lk, project):
         r = lk.get(f"{P}{path}", headers=project.producer)
         assert r.status_code == 401 and r.json()["code"] == "wrong_key_kind", path
     assert lk.post(f"{P}/v1/runs/diagnose", json={}, headers=project.producer).status_code == 401
+
+
+def test_token_counts_that_are_not_ascii_decimal_integers_are_left_empty(lk, project):
+    """Token counts may come as numeric strings; anything else ("²" is str.isdigit() but not a
+    number int() reads, a 5000-digit string is past int()'s limit) leaves the column empty."""
+    counts = ["\u00b2", "\u0663", "9" * 5000, "12" * 10, "-3", " 42 ", "1e3"]
+    spans = [{"traceId": "ab" * 16, "spanId": f"{i + 1:016x}", "name": "chat", "startTimeUnixNano": "1",
+              "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"stringValue": count}}]}
+             for i, count in enumerate(counts)]
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    r = lk.post(f"{P}/v1/traces", json=body, headers=project.producer)
+    assert r.status_code == 202 and r.json()["accepted_spans"] == len(counts), r.text
+    stored_counts = {int(r.span_id, 16) - 1: r.input_tokens for r in Record.select()}
+    assert stored_counts == {0: None, 1: None, 2: None, 3: None, 4: None, 5: 42, 6: None}

@@ -129,3 +129,42 @@ def test_session_outside_the_window_is_404(lk, project):
 def test_bad_parameters(lk, project, params):
     r = lk.get(f"{P}/v1/sessions", params=params, headers=project.agent)
     assert r.status_code == 400 and r.json()["code"] == "invalid_request"
+
+
+def test_future_dated_spans_are_in_no_window_and_do_not_crowd_out_real_ones(make_client):
+    """A producer with a bad clock (or a year-2500 timestamp) must not fill the newest-first cap:
+    a window ends at the request time plus the clock-skew allowance (window.CLOCK_SKEW_MS)."""
+    from handlers.loopkit.window import CLOCK_SKEW_MS
+
+    spans = sdk_spans(lambda tracer: run_workload(tracer, good=3, failing=2))
+    lk = make_client(**HIGH_LIMITS, loopkit_window_max_records=len(spans) + 1)
+
+    def project(name: str) -> tuple[dict, dict]:
+        minted = lk.post(f"{P}/v1/provision", json={"project_name": name}).json()
+        producer, agent = ({"Authorization": f"Bearer {minted[k]}"} for k in ("producer_key", "agent_key"))
+        assert lk.post(f"{P}/v1/traces", json=to_json(spans), headers=producer).status_code == 202
+        return producer, agent
+
+    def findings(packet: dict) -> list[tuple]:
+        return sorted((i["signal_type"], i["title"], i["count"]) for i in packet["issues"])
+
+    _, baseline_agent = project("on-time")
+    baseline = lk.post(f"{P}/v1/runs/diagnose", json={}, headers=baseline_agent).json()["packet"]
+    assert baseline["telemetry_read"] == len(spans) and baseline["issues"]
+    producer, agent = project("skewed")
+    skew_minutes = CLOCK_SKEW_MS / 60_000
+    future = [span_json(f"{i + 1:032x}", f"{i + 1:016x}", minutes_ago=-minutes, attrs={"session.id": f"future-{i}"})
+              for i, minutes in enumerate([skew_minutes + 1, 60 * 24 * 365, 60 * 24 * 365 * 475] * 3)]
+    ahead = span_json("e" * 32, "e" * 16, minutes_ago=-skew_minutes / 2, attrs={"session.id": "slightly-ahead"})
+    body = export([*future, ahead])
+    assert lk.post(f"{P}/v1/traces", json=body, headers=producer).json()["accepted_spans"] == len(future) + 1
+
+    packet = lk.post(f"{P}/v1/runs/diagnose", json={}, headers=agent).json()["packet"]
+    assert packet["telemetry_read"] == len(spans) + 1  # the real spans and the one slightly ahead
+    assert findings(packet) == findings(baseline) and packet["failures"] == baseline["failures"]
+    window = lk.get(f"{P}/v1/telemetry", headers=agent).json()
+    assert window["count"] == len(spans) + 1 and window["window"]["capped"] is False
+    assert not any(r["trace_id"] in {s["traceId"] for s in future} for r in window["records"])
+    sessions = {s["session_id"] for s in lk.get(f"{P}/v1/sessions", headers=agent).json()["sessions"]}
+    assert "slightly-ahead" in sessions and not any(s.startswith("future-") for s in sessions)
+    assert lk.get(f"{P}/v1/sessions/future-1", headers=agent).status_code == 404

@@ -135,3 +135,24 @@ def test_upgrade_refusals(sandbox, make_client):
     nosecret = make_client(**HIGH_LIMITS, loopkit_secret="")
     refused = nosecret.post(f"{P}/v1/signup/upgrade", json={"code": code}, headers=bearer(body["agent_key"]))
     assert refused.status_code == 403 and refused.json()["code"] == "upgrade_unavailable"
+
+
+def test_upgrade_refuses_revoked_fallback_keys(sandbox):
+    """After a recovery the old keys are revoked: sent as the fallback fields they are refused
+    as any revoked bearer key is (401 key_revoked), and nothing is upgraded."""
+    lk, old = sandbox
+    recovered = lk.post(f"{P}/v1/recover", json={"project_id": old["project_id"],
+                                                 "recovery_code": old["recovery_code"]})
+    assert recovered.status_code == 200, recovered.text
+    fresh = recovered.json()
+    code = codes.upgrade_code(codes.server_secret(current()), old["project_id"])
+    for fallback in ({"producer_key": old["producer_key"]}, {"agent_key": old["agent_key"]},
+                     {"producer_key": fresh["producer_key"], "agent_key": old["agent_key"]}):
+        r = lk.post(f"{P}/v1/signup/upgrade", json={"code": code, **fallback}, headers=bearer(fresh["agent_key"]))
+        assert r.status_code == 401 and r.json()["code"] == "key_revoked", (fallback, r.text)
+        assert set(r.json()) >= {"error", "code"}  # LoopKit's envelope
+    live = Key.select().where(Key.project == old["project_id"], Key.revoked_at.is_null())
+    assert live.count() == 2 and all(k.plan == "sandbox" and k.expires_at is not None for k in live)
+    ok = lk.post(f"{P}/v1/signup/upgrade", json={"code": code, "producer_key": fresh["producer_key"],
+                                                  "agent_key": fresh["agent_key"]}, headers=bearer(fresh["agent_key"]))
+    assert ok.status_code == 200, ok.text

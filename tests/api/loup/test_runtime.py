@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
 from handlers.loup import provisioning as prov
@@ -245,3 +248,61 @@ def test_invoke_claude_without_a_key_is_a_clear_422(make_client, world):
     prov.set_hosted_runtime(world.ids["writer"], True)
     r = api.post(f"{P}/runtime/invoke", json={"prompt": "x"}, headers=world.token_headers())
     assert r.status_code == 422 and r.json()["code"] == "runtime_not_configured"
+
+
+@pytest.mark.parametrize("how", ["task.cancel", "cancel scope"])
+def test_an_invocation_canceled_mid_call_is_settled_as_a_canceled_error(make_client, world, how):
+    """The request is canceled while the model is still answering (a worker stopping cancels its
+    tasks natively; anyio cancels a scope): the reservation is settled with skill.error
+    `canceled` (no cost: none is known) before the cancellation goes on. Through httpx's
+    ASGITransport the app runs inside the canceled task, as it does under uvicorn."""
+    import json
+
+    import anyio
+    import httpx
+
+    hold = threading.Event()
+    with MessagesStandIn(hold=hold) as standin:
+        api = make_client(
+            loup_runtime_client="claude",
+            loup_anthropic_api_key="sk-ant-test",
+            loup_anthropic_base_url=standin.url,
+            loup_rate_limit_token=10_000,
+        )
+        prov.set_hosted_runtime(world.ids["writer"], True)
+
+        async def call() -> None:
+            transport = httpx.ASGITransport(app=api.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                await http.post(f"{P}/runtime/invoke", json={"prompt": "x"}, headers=world.token_headers())
+
+        async def when_the_model_is_called() -> None:
+            while not standin.requests:
+                await anyio.sleep(0.01)
+
+        async def main() -> bool:
+            if how == "task.cancel":
+                task = asyncio.ensure_future(call())
+                await when_the_model_is_called()
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    return True
+                return False
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                await when_the_model_is_called()
+                group.cancel_scope.cancel()
+            return group.cancel_scope.cancelled_caught
+
+        canceled = anyio.run(main)
+        hold.set()
+    assert canceled  # the cancellation went on, it was not swallowed into an answer
+    events = list(UsageEvent.select().order_by(UsageEvent.occurred_at))
+    assert [e.event_type for e in events] == ["skill.invoked", "skill.error"]
+    error = json.loads(events[1].payload)
+    assert error["error"] == "canceled" and error["retryable"] is True and error["duration_ms"] >= 0
+    assert events[1].llm_cost_usd is None and events[1].llm_tokens_used is None
+    row = Install.get_by_id(world.ids["alice_install"])
+    assert row.invocation_count == 1 and row.spent_micro_usd == 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from x402.mechanisms.evm.exact import ExactEvmClientScheme
 from x402.mechanisms.evm.signers import EthAccountSigner
 
 from tests.api.gvnr.payments_fixtures import PAYTO, sign_claim, start_rig, x402_client
+from tests.e2e.workers import EXPOSE_WORKER, burst, served_by
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,7 @@ def server(rig, tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("gvnr-pay-served"), workers=2, env={
         "GVNR_PAYTO_ADDRESS": PAYTO, "GVNR_RPC_URL": rig.node.url,
         "GVNR_X402_FACILITATOR_URL": rig.facilitator_http.url, "GVNR_ACCOUNT_LIMIT_PER_IP": "1000",
+        **EXPOSE_WORKER,
     })
     yield s
     s.stop()
@@ -56,13 +57,14 @@ def test_concurrent_replays_of_one_transfer_credit_once_across_workers(server, r
     rig.chain.mint(wallet.address, 9_000_000)
     tx = rig.chain.pay(wallet.address, PAYTO, 9_000_000)
 
-    def claim(i: int) -> dict:
+    def claim(http: httpx.Client, i: int) -> httpx.Response:
         account_id, headers = accounts[i % 4]
-        return httpx.post(f"{base}/v1/account/topup-verify", headers=headers, timeout=30,
-                          json={"tx_hash": tx, "signature": sign_claim(wallet, account_id, tx)}).json()
+        return http.post(f"{base}/v1/account/topup-verify", headers=headers,
+                         json={"tx_hash": tx, "signature": sign_claim(wallet, account_id, tx)})
 
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(claim, range(48)))
+    responses = burst(server.url, 48, claim)
+    assert len(served_by(responses)) == 2  # both processes took part
+    answers = [r.json() for r in responses]
     assert sum(1 for a in answers if a.get("credited_ops") == 9_000) == 1
     assert sum(1 for a in answers if a.get("already_credited")) == 47
     assert sum(_balance(base, h) for _, h in accounts) == 4 * 25 + 9_000  # 25 trial ops each
@@ -78,8 +80,8 @@ def test_concurrent_submissions_of_one_x402_payment_credit_once_across_workers(s
     payment, _ = client.handle_402_response(dict(quote.headers), quote.content, url)
     settles_before = rig.facilitator.calls.count("settle")
 
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda _: httpx.post(url, headers={**headers, **payment}, timeout=30), range(32)))
+    answers = burst(server.url, 32, lambda http, _: http.post(url, headers={**headers, **payment}))
+    assert len(served_by(answers)) == 2  # both processes took part
     assert {a.status_code for a in answers} <= {200, 409}
     assert all(a.json()["credited_ops"] == 6_000 for a in answers if a.status_code == 200)
     assert rig.facilitator.calls.count("settle") - settles_before == 1
@@ -110,13 +112,14 @@ def test_the_approval_window_is_exact_across_workers(server):
     _, headers = _account(base)
     httpx.post(f"{base}/v1/account/notification-email", headers=headers, json={"email": "o@example.com"})
 
-    def ask(_):
-        return httpx.post(f"{base}/v1/approval/request", headers=headers, timeout=30,
-                          json={"agent_id": "a", "action_summary": "b"}).status_code
+    def ask(http: httpx.Client, _: int) -> httpx.Response:
+        return http.post(f"{base}/v1/approval/request", headers=headers,
+                         json={"agent_id": "a", "action_summary": "b"})
 
     # Windows are clock minutes: start early in one so the burst stays inside it.
     if time.time() % 60 > 40:
         time.sleep(60 - time.time() % 60 + 0.5)
-    with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(ask, range(45)))
+    responses = burst(server.url, 45, ask)
+    assert len(served_by(responses)) == 2  # both processes took part
+    statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 30 and statuses.count(429) == 15

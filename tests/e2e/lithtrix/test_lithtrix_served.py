@@ -15,6 +15,7 @@ import pytest
 
 from tests.api.lithtrix.standins import RedisServer
 from tests.conftest import REPO
+from tests.e2e.workers import EXPOSE_WORKER, burst, served_by
 
 pytestmark = pytest.mark.e2e
 P = "/lithtrix"
@@ -27,13 +28,16 @@ def register(http: httpx.Client, name: str = "served-agent") -> dict[str, str]:
 
 
 def test_the_free_cap_is_exact_across_workers_at_the_boundary(serve):
-    server = serve(env={"LITHTRIX_FREE_TIER_LIFETIME_LIMIT": "25", "LITHTRIX_RATE_LIMIT_FREE": "100000"})
-    with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(16) as pool:
+    server = serve(env={"LITHTRIX_FREE_TIER_LIFETIME_LIMIT": "25", "LITHTRIX_RATE_LIMIT_FREE": "100000",
+                        **EXPOSE_WORKER})
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         headers = register(http)
         for i in range(20):  # walk up to five below the cap
             assert http.get(f"{P}/v1/search", params={"q": f"liberty {i}"}, headers=headers).status_code == 200
-        answers = list(pool.map(
-            lambda i: http.get(f"{P}/v1/search", params={"q": f"union {i}"}, headers=headers).json(), range(40)))
+        responses = burst(server.url, 40,
+                          lambda c, i: c.get(f"{P}/v1/search", params={"q": f"union {i}"}, headers=headers))
+        assert len(served_by(responses)) == 2  # both processes took part
+        answers = [r.json() for r in responses]
         counted = sorted(a["usage"]["calls_total"] for a in answers if "error_code" not in a)
         assert counted == [21, 22, 23, 24, 25]
         refused = [a for a in answers if a.get("error_code") == "OVER_LIMIT"]
@@ -44,11 +48,12 @@ def test_the_free_cap_is_exact_across_workers_at_the_boundary(serve):
 
 
 def test_the_rate_window_is_exact_across_workers(serve):
-    server = serve(env={"LITHTRIX_RATE_LIMIT_FREE": "15", "LITHTRIX_RATE_WINDOW_SECONDS": "3600"})
-    with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(16) as pool:
+    server = serve(env={"LITHTRIX_RATE_LIMIT_FREE": "15", "LITHTRIX_RATE_WINDOW_SECONDS": "3600", **EXPOSE_WORKER})
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         headers = register(http)
-        answers = list(pool.map(lambda i: http.get(f"{P}/v1/search", params={"q": f"moon {i}"}, headers=headers),
-                                range(40)))
+        answers = burst(server.url, 40,
+                        lambda c, i: c.get(f"{P}/v1/search", params={"q": f"moon {i}"}, headers=headers))
+        assert len(served_by(answers)) == 2  # both processes took part
         codes = [a.status_code for a in answers]
         assert codes.count(200) == 15 and codes.count(429) == 25
         remaining = sorted(int(a.headers["X-RateLimit-Remaining"]) for a in answers if a.status_code == 200)
@@ -99,24 +104,27 @@ def test_pages_indexed_by_the_command_are_served(serve, tmp_path):
 
 
 def test_one_registration_wins_across_workers(serve):
-    server = serve()
+    server = serve(env=EXPOSE_WORKER)
     body = {"agent_name": "twin", "owner_identifier": "race@example.com"}
-    with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(12) as pool:
-        codes = sorted(pool.map(lambda _: http.post(f"{P}/v1/register", json=body).status_code, range(12)))
-    assert codes == [200] + [409] * 11
+    responses = burst(server.url, 12, lambda c, _: c.post(f"{P}/v1/register", json=body), per_worker=6)
+    assert len(served_by(responses)) == 2  # both processes took part
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 11
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_both_workers_share_the_cache(serve, backend):
     redis_server = RedisServer() if backend == "redis" else None
     try:
-        env = {"REDIS_URL": redis_server.url} if redis_server else {}
+        env = {"REDIS_URL": redis_server.url, **EXPOSE_WORKER} if redis_server else EXPOSE_WORKER
         server = serve(env=env)
-        with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(4) as pool:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
             headers = register(http)
-            first = http.get(f"{P}/v1/search", params={"q": "Gettysburg"}, headers=headers).json()
-            repeats = list(pool.map(lambda _: http.get(f"{P}/v1/search", params={"q": "gettysburg"},
-                                                       headers=headers).json(), range(12)))
+            computed = http.get(f"{P}/v1/search", params={"q": "Gettysburg"}, headers=headers)
+        served = burst(server.url, 12, lambda c, _: c.get(f"{P}/v1/search", params={"q": "gettysburg"},
+                                                          headers=headers), per_worker=2)
+        # both workers answered from the cache, the one that did not compute the answer too
+        assert len(served_by(served)) == 2 and served_by([computed]) < served_by(served)
+        first, repeats = computed.json(), [r.json() for r in served]
         assert first["cached"] is False and all(r["cached"] for r in repeats)
         assert all(r["results"] == first["results"] for r in repeats)
         if redis_server:

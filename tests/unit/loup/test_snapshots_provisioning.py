@@ -99,3 +99,50 @@ def test_substring_search_for_databases_without_fts5(database):
     prov.create_pack(creator.id, "hidden-invoices", "Hidden Invoices", None, public=False)
     hits = search._search_like("invoice", 10)
     assert [h.slug for h in hits] == ["invoice-chaser", "ledger"]  # name order, public only
+
+
+def test_concurrent_publishes_of_one_version_make_one_version_and_clean_refusals(database, tmp_path):
+    """Publishers released together by a barrier all pass the "already exists?" read before any
+    of them inserts, so the unique (pack, version) index decides: one wins, every other one gets
+    ProvisioningError (not IntegrityError), and no row or snapshot file of theirs is left."""
+    import threading
+
+    from storage.loup import PackVersion
+
+    creator = prov.create_creator("selr-ai", "Selr")
+    pack = prov.create_pack(creator.id, "writer", "Writer")
+    settings = Settings().replace(data_dir=tmp_path / "data")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "SKILL.md").write_text("hi")
+    publishers, rounds = 4, 15
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def publish(barrier: threading.Barrier, version: str) -> None:
+        with database.connection_context():
+            barrier.wait()
+            try:
+                prov.publish_version(settings, pack.id, version, tmp_path / "src")
+                outcome = "published"
+            except prov.ProvisioningError as exc:
+                outcome = f"refused: {exc}"
+            except Exception as exc:  # noqa: BLE001 - what the test is about
+                outcome = f"{type(exc).__name__}: {exc}"
+        with lock:
+            outcomes.append(outcome)
+
+    for n in range(rounds):
+        barrier = threading.Barrier(publishers, timeout=30)
+        threads = [threading.Thread(target=publish, args=(barrier, f"1.0.{n}")) for _ in range(publishers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert outcomes.count("published") == rounds, outcomes
+    refusals = {o for o in outcomes if o != "published"}
+    assert refusals == {f"refused: version 1.0.{n} already exists" for n in range(rounds)}, refusals
+    rows = list(PackVersion.select().where(PackVersion.pack == pack.id))
+    assert sorted(r.version for r in rows) == sorted(f"1.0.{n}" for n in range(rounds))
+    assert all(r.state == "approved" for r in rows)
+    files = sorted(p.name for p in (prov.snapshots.snapshot_dir(settings) / pack.id).iterdir())
+    assert files == sorted(f"{r.id}.tar.gz" for r in rows)  # only the winners' snapshots
