@@ -169,10 +169,22 @@ class Engine:
     def _shutdown_threads(self) -> None:
         self.writer.stop()
         self._tail.join(timeout=10)
+        self._release_leases()
+
+    def _release_leases(self) -> None:
         try:
             turns.write(turns.abandon, self.identity)  # others may run our queues at once
         except Exception:
             log.warning("could not release loopat leases", exc_info=True)
+
+    def _orphaned(self) -> None:
+        """Stop this engine's threads from its tail thread: nothing can call stop() any more."""
+        self._stopping.set()
+        with _engines_lock:
+            if _engines.get(self.loop) is self:
+                del _engines[self.loop]
+        self.writer.stop()
+        self._release_leases()
 
     @property
     def stopping(self) -> bool:
@@ -284,6 +296,9 @@ class Engine:
         next_housekeeping = 0.0
         next_prune = time.monotonic() + 60
         while not self._stopping.is_set():
+            if self.loop.is_closed():  # run without lifespan events, and its loop has ended
+                self._orphaned()
+                return
             self._wake.wait(poll)
             self._wake.clear()
             try:

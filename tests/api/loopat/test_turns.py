@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 
 import anyio
@@ -389,3 +390,29 @@ def test_a_last_event_id_that_is_not_an_ascii_event_id_is_ignored(make_client, w
     resumed = anyio.run(raw, "GET", f"/loops/{loop_id}/events", first_turn[0].id.encode())
     assert [e["id"] for e in resumed if e["event"] != "ping"] == [e.id for e in first_turn[1:]]
     assert world.loop(loop_id)["turn_count"] == 1
+
+
+def test_an_engine_started_without_lifespan_events_ends_with_its_event_loop(make_client, world):
+    """A server that runs the app without lifespan events starts the engine on first use
+    (handlers/loopat/engine.py: for_running_loop); when that event loop is gone, nothing can
+    stop the engine, so its own threads wind it down instead of polling forever."""
+    world.client = make_client(**FAST, loopat_watch_max_seconds=0.2)
+    loop_id = world.new_loop()
+
+    def engine_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name in ("loopat-tail", "loopat-writer")}
+
+    before = engine_threads()
+
+    async def watch() -> int:
+        transport = httpx.ASGITransport(app=world.client.app)  # no lifespan events
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            r = await http.get(f"{P}/loops/{loop_id}/events", headers=world.bearer())
+        return r.status_code
+
+    assert anyio.run(watch) == 200
+    started = engine_threads() - before
+    assert {t.name for t in started} == {"loopat-tail", "loopat-writer"}  # an engine of its own
+    for thread in started:
+        thread.join(timeout=10)
+    assert not any(t.is_alive() for t in started)
