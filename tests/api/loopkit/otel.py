@@ -1,67 +1,35 @@
-"""Real OpenTelemetry for LoopKit's tests: an instrumented agent workload, the SDK's own OTLP
-encoding, and an OTLP/HTTP JSON exporter.
+"""Real OpenTelemetry for LoopKit's tests: an instrumented agent workload, and the SDK's own
+OTLP encodings of its spans.
 
-The pinned opentelemetry-exporter-otlp-proto-http exporter speaks protobuf only, and the
-official JSON exporter (opentelemetry-exporter-otlp-json-http, 0.66b1 on PyPI) pins
-opentelemetry-exporter-otlp-common==0.66b1 while proto-http 1.45.2 needs 0.66b2, so it cannot
-be installed beside it. `OTLPJsonSpanExporter` therefore takes the SDK's own encoder
-(`encode_spans`, the ExportTraceServiceRequest the protobuf exporter sends), renders it with
-protobuf's proto3 JSON mapping plus OTLP/JSON's one deviation (trace and span ids as hex, not
-base64), and sends it through the SDK exporter's own HTTP client (same retries, compression
-and headers), with Content-Type application/json.
+`to_json` is the official OTLP/JSON encoder's output (opentelemetry-exporter-otlp-json-common:
+hex trace and span ids, int64 as strings, enums as integers), `to_protobuf` the protobuf
+exporter's. The e2e programs send with the official exporters themselves
+(opentelemetry-exporter-otlp-proto-http and opentelemetry-exporter-otlp-json-http), unmodified.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import typing as t
 
-from google.protobuf import json_format
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans as encode_json
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
-ID_FIELDS = ("traceId", "spanId", "parentSpanId")
-
-
-def _hex_ids(node: t.Any) -> t.Any:
-    """proto3 JSON writes bytes as base64; OTLP/JSON writes trace and span ids as hex."""
-    if isinstance(node, list):
-        return [_hex_ids(item) for item in node]
-    if isinstance(node, dict):
-        return {k: base64.b64decode(v).hex() if k in ID_FIELDS and isinstance(v, str) else _hex_ids(v)
-                for k, v in node.items()}
-    return node
-
 
 def to_json(spans: t.Sequence[ReadableSpan]) -> dict:
-    """The OTLP/JSON ExportTraceServiceRequest of these spans (enums as integers, int64 as strings)."""
-    message = encode_spans(spans)
-    return _hex_ids(json_format.MessageToDict(message, use_integers_for_enums=True))
+    """The OTLP/JSON ExportTraceServiceRequest of these spans, as the JSON exporter sends it."""
+    return json.loads(encode_json(spans).to_json())
 
 
 def to_protobuf(spans: t.Sequence[ReadableSpan]) -> bytes:
     return encode_spans(spans).SerializeToString()
-
-
-class OTLPJsonSpanExporter(OTLPSpanExporter):
-    """The SDK's OTLP/HTTP exporter, sending the JSON encoding."""
-
-    def __init__(self, **kwargs: t.Any) -> None:
-        headers = {**(kwargs.pop("headers", None) or {}), "Content-Type": "application/json"}
-        super().__init__(headers=headers, **kwargs)
-
-    def export(self, spans: t.Sequence[ReadableSpan]) -> SpanExportResult:
-        data = json.dumps(to_json(spans)).encode("utf-8")
-        result = self._client.export(data)
-        return SpanExportResult.SUCCESS if result.success else SpanExportResult.FAILURE
 
 
 # --------------------------------------------------------------------------- the workload

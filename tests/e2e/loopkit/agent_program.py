@@ -17,11 +17,12 @@ import argparse
 import json
 import typing as t
 
+from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter as OTLPJsonSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 
-from tests.api.loopkit.otel import OTLPJsonSpanExporter, resource, run_workload
+from tests.api.loopkit.otel import resource, run_workload
 
 
 class Counting(SpanExporter):
