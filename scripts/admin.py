@@ -30,3 +30,14 @@ def command(fn: Action, refused: tuple[type[Exception], ...]) -> t.Callable[[arg
         return 0
 
     return run
+
+
+def subcommand(refused: tuple[type[Exception], ...]) -> t.Callable[..., argparse.ArgumentParser]:
+    """`add(group, name, fn, help)`: one subcommand of `group` that runs `fn` as `command` does."""
+
+    def add(group: argparse._SubParsersAction, name: str, fn: Action, help_: str) -> argparse.ArgumentParser:
+        sub = group.add_parser(name, help=help_)
+        sub.set_defaults(run=command(fn, refused))
+        return sub
+
+    return add

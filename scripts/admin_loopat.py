@@ -21,10 +21,6 @@ from server.settings import Settings
 _REFUSED = (accounts.AccountError,)
 
 
-def _command(fn: admin.Action) -> t.Callable:
-    return admin.command(fn, _REFUSED)
-
-
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
     """(password, generated): the first line of stdin with --password-stdin, else a new one."""
     if args.password_stdin:
@@ -109,10 +105,7 @@ def _token_revoke(a: argparse.Namespace, _s: Settings) -> dict:
 def add_commands(parser: argparse.ArgumentParser) -> None:
     groups = parser.add_subparsers(dest="group", required=True)
 
-    def command(group: argparse._SubParsersAction, name: str, fn: t.Callable, help_: str) -> argparse.ArgumentParser:
-        sub = group.add_parser(name, help=help_)
-        sub.set_defaults(run=_command(fn))
-        return sub
+    command = admin.subcommand(_REFUSED)
 
     users = groups.add_parser("user", help="loopat users").add_subparsers(dest="action", required=True)
     create = command(users, "create", _user_create, "create a user (prints a generated password once)")

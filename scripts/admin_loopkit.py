@@ -21,10 +21,6 @@ from storage.loopkit import Project, Record
 _REFUSED = (projects.ProvisioningError,)
 
 
-def _command(fn: admin.Action) -> t.Callable:
-    return admin.command(fn, _REFUSED)
-
-
 def _codes(settings: Settings, project_id: str) -> dict[str, str | None]:
     secret = codes.server_secret(settings)
     if secret is None:
@@ -108,10 +104,7 @@ def _prune(a: argparse.Namespace, _s: Settings) -> dict:
 def add_commands(parser: argparse.ArgumentParser) -> None:
     groups = parser.add_subparsers(dest="loopkit_command", required=True)
 
-    def command(group: argparse._SubParsersAction, name: str, fn: t.Callable, help_: str) -> argparse.ArgumentParser:
-        sub = group.add_parser(name, help=help_)
-        sub.set_defaults(run=_command(fn))
-        return sub
+    command = admin.subcommand(_REFUSED)
 
     project = groups.add_parser("project", help="projects and their keys").add_subparsers(dest="action", required=True)
     c = command(project, "create", _create, "mint a project with producer and agent keys (printed once)")
