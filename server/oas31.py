@@ -271,7 +271,10 @@ def violations(instance: t.Any, schema: dict, location: str, prefix: tuple = ())
 
 Check = t.Callable[[t.Any], bool]
 _NOT_SURE: Check = lambda instance: False  # noqa: E731 - the "ask jsonschema" check
-_IGNORED = {"description", "title", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment"}
+# `components`: Connexion attaches the document's components to every body schema, for $ref
+# resolution. A schema the quick check understands has no $ref, so they are never consulted.
+_IGNORED = {"description", "title", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
+            "components"}
 _SCALARS = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),

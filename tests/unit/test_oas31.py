@@ -119,6 +119,11 @@ QUICK_SCHEMAS = [
     {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}},
     {"type": "integer", "enum": [1, 2]},
     {"type": "string", "format": "email"},
+    # as Connexion hands a body schema over: the document's components attached, for $ref
+    {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}},
+     "components": {"schemas": {"Other": {"type": "integer"}}}},
+    {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/Other"}},
+     "components": {"schemas": {"Other": {"type": "integer"}}}},
 ]
 QUICK_INSTANCES = [
     None, True, False, 0, 1, 1.0, 2, 10, 11, 0.5, 1.5, -1, float("nan"), float("inf"), "", "a", "abcd", "yes", "no",
@@ -148,3 +153,5 @@ def test_quick_acceptance_covers_the_common_body():
     assert _quick_check(QUICK_SCHEMAS[0]) is not _NOT_SURE
     assert _quick_check(QUICK_SCHEMAS[0])({"a": "x", "n": 3, "e": "session"})
     assert _quick_check({"type": "string", "format": "email"}) is _NOT_SURE
+    assert _quick_check(QUICK_SCHEMAS[-2]) is not _NOT_SURE  # components attached by Connexion
+    assert _quick_check(QUICK_SCHEMAS[-1]) is _NOT_SURE  # a $ref: jsonschema resolves it
