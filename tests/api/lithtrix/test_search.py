@@ -37,7 +37,8 @@ def test_a_fresh_server_answers_from_the_sample_corpus(api, agent):
     assert first["url"] == "https://www.archives.gov/founding-docs/constitution-transcript"
     assert first["source"] == "www.archives.gov" and first["credibility_score"] == 1.0
     assert first["published_date"] == "1787-09-17"
-    assert first["snippet"].startswith("We the People of the United States")
+    # the phrase is on the page's first lines, so the snippet is its start, not cut ("...")
+    assert first["snippet"].startswith("The Constitution of the United States of America Preamble We the People of")
     assert len(body["results"]) == 3
     assert body["usage"] == {"calls_total": 1, "calls_remaining": 299, "over_limit": False,
                              "upgrade_url": "/v1/billing/setup"}
@@ -47,19 +48,16 @@ def test_a_fresh_server_answers_from_the_sample_corpus(api, agent):
 
 def test_scores_follow_the_domain_table(api, agent):
     scores = {}
-    for q in ("Gettysburg", "Ishmael", "ask not what your country", "eagle has landed"):
+    for q in ("pursuit of Happiness", "my shepherd", "Bill of Rights"):
         for item in search(api, agent, q=q, num_results=20).json()["results"]:
             scores[item["source"]] = item["credibility_score"]
-    assert scores["avalon.law.yale.edu"] == 0.9
-    assert scores["www.gutenberg.org"] == 0.7
-    assert scores["www.jfklibrary.org"] == 0.7
-    assert scores["history.nasa.gov"] == 1.0
+    assert scores == {"avalon.law.yale.edu": 0.9, "www.gutenberg.org": 0.7, "www.archives.gov": 1.0}
 
 
 def test_snippets_are_cut_around_the_matched_terms(api, agent):
-    item = search(api, agent, q="military-industrial complex").json()["results"][0]
-    assert "Eisenhower" in item["title"]
-    assert "military-industrial complex" in item["snippet"]
+    item = search(api, agent, q="Remember the sabbath day").json()["results"][0]
+    assert item["title"] == "The King James Bible: Exodus 20"
+    assert "Remember the sabbath day" in item["snippet"]
     assert item["snippet"].startswith("...")  # cut: the passage is deep in the page
     assert not TAG.search(item["snippet"])
 
@@ -79,9 +77,9 @@ def test_no_match_and_punctuation_only_queries_are_empty_successes(api, agent):
 
 def test_query_syntax_is_searched_as_words(api, agent):
     # FTS5 operators in user text are plain words, never syntax (no errors, no injection).
-    r = search(api, agent, q='"ask" NOT country* OR (NEAR')
+    r = search(api, agent, q='"charity" NOT tongues* OR (NEAR')
     assert r.status_code == 200
-    assert r.json()["results"][0]["url"].endswith("/inaugural-address")
+    assert r.json()["results"][0]["url"] == "https://www.gutenberg.org/ebooks/10#1-corinthians-13"
 
 
 def test_pages_added_to_the_index_are_found(api, agent, settings):

@@ -76,7 +76,7 @@ def test_a_fresh_server_answers_from_its_sample_corpus(serve):
     import sqlite3
 
     conn = sqlite3.connect(server.log.parent / "lithtrix" / "index.sqlite3")
-    assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 37
+    assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 51
     conn.close()
 
 

@@ -22,7 +22,7 @@ def index(tmp_path):
 
 def test_the_sample_corpus_is_loaded_on_first_open(index):
     lines = [line for line in li.SAMPLE_CORPUS.read_text().splitlines() if line.strip()]
-    assert li.count(index) == len(lines) == 37
+    assert li.count(index) == len(lines) == 51
     conn = sqlite3.connect(index)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert dict(conn.execute("SELECT key, value FROM meta")) == {"schema": "1", "sample_loaded": "yes"}
@@ -35,8 +35,7 @@ def test_the_sample_corpus_rows_are_well_formed_and_on_the_publishers_hosts_its_
     and an ISO 8601 date or null. Whether a text is public domain is the README's account; this
     checks the data says what that account says."""
     rows = [json.loads(line) for line in li.SAMPLE_CORPUS.read_text().splitlines() if line.strip()]
-    publishers = {"www.archives.gov", "guides.loc.gov", "history.nasa.gov", "er.jsc.nasa.gov", "uscode.house.gov",
-                  "avalon.law.yale.edu", "amhistory.si.edu", "www.jfklibrary.org", "www.gutenberg.org"}
+    publishers = {"www.archives.gov", "avalon.law.yale.edu", "www.gutenberg.org"}
     hosts = {urlsplit(row["url"]).netloc for row in rows}
     assert hosts == publishers  # every row on a named publisher's host, and every publisher used
     assert all(set(row) == {"url", "title", "published_date", "text"} for row in rows)
@@ -60,7 +59,7 @@ def test_workers_opening_a_fresh_index_at_once_load_the_sample_once(index):
         p.start()
     for p in procs:
         p.join(60)
-    assert sorted(queue.get(timeout=5) for _ in procs) == [37, 37, 37]
+    assert sorted(queue.get(timeout=5) for _ in procs) == [51, 51, 51]
 
 
 def test_phrase_then_all_words_then_any(index):
@@ -85,7 +84,7 @@ def test_title_matches_outrank_body_matches(index):
 
 def test_stemming_and_case_folding(index):
     hits = li.search(index, "GOVERNMENTS instituted", 3)
-    assert hits[0].url.endswith("/declaration-transcript")
+    assert hits[0].url == "https://avalon.law.yale.edu/18th_century/declare.asp"
 
 
 def test_snippets_center_on_the_match(index):
@@ -126,7 +125,7 @@ def test_concurrent_readers_while_writing(index):
         li.add_documents(index, (li.Document.clean(f"https://e.example/{i}", "Liberty", "liberty bell") for i in
                                  range(200)), batch=50)
         assert all(f.result() == 5 for f in futures)
-    assert li.count(index) == 237
+    assert li.count(index) == 51 + 200  # the sample corpus and the pages written
 
 
 def test_documents_are_cleaned():
