@@ -1,6 +1,6 @@
-"""The turn log's hot statements, hand-written.
+"""The hot statements, hand-written: the turn log's, and the reads of GET /loops/{id}.
 
-Every message, every batch of deltas and every poll of the log runs these. Building them with
+Every message, every batch of deltas, every poll of the log and every owner check runs these. Building them with
 Peewee's query builder cost more CPU than running them (profiled: ~40% of opening a turn
 stream went to SQL generation), so they are fixed strings with parameters. Peewee still owns
 the tables (storage/loopat.py), the connection and the transaction; everything else in the
@@ -15,6 +15,7 @@ import functools
 import typing as t
 
 from storage import db
+from storage.loopat import Loop
 
 LOOP_COLUMNS = ('id, "user", title, created_at, vault, profiles, repo, archived, permission_mode, turn_count, '
                 "runner, lease_until")
@@ -59,9 +60,34 @@ def loop_row(loop_id: str) -> LoopRow | None:
     row = execute(f"SELECT {LOOP_COLUMNS} FROM loopat_loop WHERE id = ?", (loop_id,)).fetchone()
     if row is None:
         return None
-    created = row[3] if isinstance(row[3], dt.datetime) else dt.datetime.fromisoformat(row[3])
-    return LoopRow(row[0], row[1], row[2], created, row[4], row[5], row[6], bool(row[7]), row[8], row[9], row[10],
-                   row[11])
+    return LoopRow(row[0], row[1], row[2], _moment(row[3]), row[4], row[5], row[6], bool(row[7]), row[8], row[9],
+                   row[10], row[11])
+
+
+def loop_model(loop_id: str) -> Loop | None:
+    """The whole loop as its Peewee model (GET /loops/{id} and every owner check read it)."""
+    return next(iter(Loop.raw(_styled("SELECT * FROM loopat_loop WHERE id = ?", db.database.param), loop_id)), None)
+
+
+class ActiveTurn(t.NamedTuple):
+    id: str
+    state: str
+    started_at: dt.datetime | None
+    pending_choice: str | None
+
+
+def active_turns(loop_id: str) -> tuple[int, list[ActiveTurn]]:
+    """The loop's turn count and its queued and running turns, in queue order (one read)."""
+    rows = execute('SELECT l.turn_count, t.id, t.state, t.started_at, t.pending_choice FROM loopat_loop l '
+                   'LEFT JOIN loopat_turn t ON t."loop" = l.id AND t.state IN (?, ?) WHERE l.id = ? ORDER BY t.seq',
+                   ("queued", "running", loop_id)).fetchall()
+    if not rows:
+        raise LookupError(loop_id)
+    return rows[0][0], [ActiveTurn(row[1], row[2], _moment(row[3]), row[4]) for row in rows if row[1] is not None]
+
+
+def _moment(value: t.Any) -> dt.datetime | None:
+    return value if value is None or isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def active_counts(loop_id: str) -> tuple[int, int]:

@@ -123,7 +123,7 @@ def new_turn_id() -> str:
 
 def owned_loop(loop_id: str, user: str) -> Loop:
     """The loop, or 404 `loop_not_found` / 403 `not_loop_owner` (upstream's order)."""
-    loop = Loop.get_or_none(Loop.id == loop_id_from_api(loop_id))
+    loop = sql.loop_model(loop_id_from_api(loop_id))
     if loop is None:
         raise ApiError(404, "loop_not_found", "no loop with this id")
     if loop.user != user:
@@ -340,9 +340,7 @@ def interrupt(loop_id: str, *, archive: bool = False) -> list[str]:
 
 def runtime(loop_id: str) -> dict[str, t.Any]:
     """busy, queue_depth, turn_count and current_turn, as GET /loops/{id} reports them."""
-    active = list(Turn.select(Turn.id, Turn.state, Turn.started_at, Turn.pending_choice)
-                  .where((Turn.loop == loop_id) & Turn.state.in_(ACTIVE_STATES)).order_by(Turn.seq))
-    loop = Loop.get(Loop.id == loop_id)
+    turn_count, active = sql.active_turns(loop_id)
     running = next((row for row in active if row.state == "running"), None)
     busy = bool(active)
     current = None
@@ -351,7 +349,7 @@ def runtime(loop_id: str) -> dict[str, t.Any]:
                    "started_at": running.started_at if running else None,
                    "pending_choice_id": running.pending_choice if running else None}
     return {"busy": busy, "queue_depth": sum(row.state == "queued" for row in active),
-            "turn_count": loop.turn_count, "current_turn": current}
+            "turn_count": turn_count, "current_turn": current}
 
 
 # ------------------------------------------------------------------ reading the log
