@@ -1,10 +1,10 @@
 """The hot statements, hand-written: the turn log's, and the reads of GET /loops/{id}.
 
-Every message, every batch of deltas, every poll of the log and every owner check runs these. Building them with
-Peewee's query builder cost more CPU than running them (profiled: ~40% of opening a turn
-stream went to SQL generation), so they are fixed strings with parameters. Peewee still owns
-the tables (storage/loopat.py), the connection and the transaction; everything else in the
-package uses its query builder. Placeholders are written `?` and switched to the database's
+Every message, every batch of deltas, every poll of the log and every owner check runs these.
+Building them with Peewee's query builder cost more CPU than running them (profiled: ~40% of
+opening a turn stream went to SQL generation), so they are fixed strings with parameters.
+Peewee still owns the tables (storage/loopat.py), the connection and the transaction;
+everything else in the package uses its query builder. Placeholders are written `?` and switched to the database's
 own style (`%s` on PostgreSQL); identifiers that are reserved words there are quoted.
 """
 
