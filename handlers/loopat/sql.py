@@ -4,8 +4,9 @@ Every message, every batch of deltas, every poll of the log and every owner chec
 Building them with Peewee's query builder cost more CPU than running them (profiled: ~40% of
 opening a turn stream went to SQL generation), so they are fixed strings with parameters.
 Peewee still owns the tables (storage/loopat.py), the connection and the transaction;
-everything else in the package uses its query builder. Placeholders are written `?` and switched to the database's
-own style (`%s` on PostgreSQL); identifiers that are reserved words there are quoted.
+everything else in the package uses its query builder. Placeholders are written `?` and
+switched to the database's own style (`%s` on PostgreSQL); identifiers that are reserved words
+there are quoted.
 """
 
 from __future__ import annotations
